@@ -1,0 +1,1 @@
+//! Interop-runner endpoint and peers (to come, see the issues).
