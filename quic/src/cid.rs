@@ -21,7 +21,10 @@ pub struct CidTooLong(pub usize);
 
 impl ConnectionId {
     /// The zero-length connection ID.
-    pub const EMPTY: ConnectionId = ConnectionId { len: 0, bytes: [0; MAX_CID_LEN] };
+    pub const EMPTY: ConnectionId = ConnectionId {
+        len: 0,
+        bytes: [0; MAX_CID_LEN],
+    };
 
     /// Copies `bytes` into a connection ID; fails if longer than 20 bytes.
     pub fn new(bytes: &[u8]) -> Result<Self, CidTooLong> {

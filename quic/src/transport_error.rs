@@ -118,7 +118,11 @@ pub struct TransportError {
 impl TransportError {
     /// Builds an error with a code and a reason.
     pub fn new(code: TransportErrorCode, reason: impl Into<Cow<'static, str>>) -> Self {
-        Self { code, frame_type: None, reason: reason.into() }
+        Self {
+            code,
+            frame_type: None,
+            reason: reason.into(),
+        }
     }
 
     /// Sets the frame type that caused the error.
@@ -163,7 +167,10 @@ mod tests {
 
     #[test]
     fn names_and_crypto_range() {
-        assert_eq!(format!("{}", TransportErrorCode::PROTOCOL_VIOLATION), "PROTOCOL_VIOLATION");
+        assert_eq!(
+            format!("{}", TransportErrorCode::PROTOCOL_VIOLATION),
+            "PROTOCOL_VIOLATION"
+        );
         let c = TransportErrorCode::crypto(120); // no_application_protocol
         assert_eq!(c.0, 0x178);
         assert_eq!(c.tls_alert(), Some(120));
