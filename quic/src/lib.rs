@@ -14,9 +14,11 @@
 
 pub mod cid;
 pub mod coding;
+pub mod connection;
 pub mod crypto;
 pub mod frame;
 pub mod packet;
+pub mod tls;
 pub mod transport_error;
 pub mod transport_params;
 pub mod version;

@@ -132,6 +132,38 @@ impl PacketKey {
         Nonce::assume_unique_for_key(self.nonce_bytes(packet_number))
     }
 
+    /// Seals `payload` in place with `header` as associated data and returns the tag, for
+    /// callers whose header and payload are separate slices (rustls's `quic::PacketKey`).
+    pub fn seal_separate(
+        &self,
+        packet_number: u64,
+        header: &[u8],
+        payload: &mut [u8],
+    ) -> Result<[u8; 16], CryptoError> {
+        let tag = self
+            .key
+            .seal_in_place_separate_tag(self.nonce(packet_number), Aad::from(header), payload)
+            .map_err(|_| CryptoError::PacketTooShort)?;
+        let mut out = [0; 16];
+        out.copy_from_slice(tag.as_ref());
+        Ok(out)
+    }
+
+    /// Opens `payload_and_tag` in place with `header` as associated data; returns the
+    /// plaintext length (the plaintext is at the start of the slice).
+    pub fn open_separate(
+        &self,
+        packet_number: u64,
+        header: &[u8],
+        payload_and_tag: &mut [u8],
+    ) -> Result<usize, CryptoError> {
+        let plaintext = self
+            .key
+            .open_in_place(self.nonce(packet_number), Aad::from(header), payload_and_tag)
+            .map_err(|_| CryptoError::DecryptionFailed)?;
+        Ok(plaintext.len())
+    }
+
     /// RFC 9001 §5.3: the nonce is the IV XOR the packet number in network byte order,
     /// left-padded with zeros to the IV length.
     pub(crate) fn nonce_bytes(&self, packet_number: u64) -> [u8; IV_LEN] {
