@@ -16,6 +16,7 @@ pub mod cid;
 pub mod coding;
 pub mod connection;
 pub mod crypto;
+pub mod endpoint;
 pub mod frame;
 pub mod packet;
 pub mod tls;
