@@ -14,11 +14,14 @@
 
 pub mod cid;
 pub mod coding;
+pub mod congestion;
 pub mod connection;
 pub mod crypto;
 pub mod endpoint;
 pub mod frame;
 pub mod packet;
+pub mod recovery;
+pub mod stream;
 pub mod tls;
 pub mod transport_error;
 pub mod transport_params;
