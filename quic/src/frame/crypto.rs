@@ -81,8 +81,8 @@ impl CryptoHeader {
 
     /// How many data bytes at `offset` fit in a CRYPTO frame of at most `space` bytes, header
     /// included; `None` if not even an empty frame fits. As with
-    /// [`StreamHeader::max_data_len`](super::StreamHeader::max_data_len), the frame can end one
-    /// byte short of `space` where the Length field changes size.
+    /// [`StreamHeader::max_data_len`](super::StreamHeader::max_data_len), the frame can end a
+    /// byte or two short of `space` where the Length field changes size.
     pub fn max_data_len(offset: u64, space: usize) -> Option<usize> {
         let avail = space.checked_sub(type_len(FrameType::CRYPTO) + varint_len(offset))?;
         data_fit_with_len(avail, MAX_CRYPTO_END.saturating_sub(offset))

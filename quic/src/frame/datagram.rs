@@ -85,7 +85,7 @@ impl DatagramHeader {
 
     /// The largest datagram that fits in a frame of at most `space` bytes; `None` if not even an
     /// empty one fits. Datagrams cannot be split (RFC 9221 §5), so the caller compares this with
-    /// the datagram's size. With a Length field the frame can end one byte short of `space`, as
+    /// the datagram's size. With a Length field the frame can end a byte or two short of `space`, as
     /// with [`StreamHeader::max_data_len`](super::StreamHeader::max_data_len).
     pub fn max_data_len(space: usize, with_len: bool) -> Option<usize> {
         let avail = space.checked_sub(type_len(FrameType::DATAGRAM))?;

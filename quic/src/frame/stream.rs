@@ -135,10 +135,11 @@ impl StreamHeader {
     /// `space` bytes, header included; `None` if not even an empty frame (header only) fits.
     ///
     /// With `with_len = false` the frame is the last in the packet and fills `space` exactly.
-    /// With a Length field the frame is as large as possible, but at a varint boundary it can
-    /// end one byte short of `space` (for example 65 bytes left after the rest of the header:
-    /// 64 data bytes would need a 2-byte length, so 63 fit with a 1-byte one); the caller can
-    /// pad that byte. The result is also capped so the stream does not pass 2^62 - 1.
+    /// With a Length field the frame is as large as possible, but where the Length field would
+    /// grow it can end short of `space`: by one byte below 16 KiB (for example 65 bytes left
+    /// after the rest of the header: 64 data bytes would need a 2-byte length, so 63 fit with a
+    /// 1-byte one), by at most two below 1 GiB. The caller can pad those bytes with PADDING. The
+    /// result is also capped so the stream does not pass 2^62 - 1.
     pub fn max_data_len(id: VarInt, offset: u64, space: usize, with_len: bool) -> Option<usize> {
         let avail = space.checked_sub(fixed_len(id, offset))?;
         let cap = MAX_STREAM_END.saturating_sub(offset);
