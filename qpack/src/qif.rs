@@ -79,3 +79,94 @@ pub fn write_record(out: &mut Vec<u8>, stream_id: u64, payload: &[u8]) {
     out.extend_from_slice(&len.to_be_bytes());
     out.extend_from_slice(payload);
 }
+
+/// Encoder settings of the qifs convention (the numbers in an encoded file's name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QifSettings {
+    /// Dynamic table size (the decoder's SETTINGS_QPACK_MAX_TABLE_CAPACITY).
+    pub table_size: u64,
+    /// Max risked streams (the decoder's SETTINGS_QPACK_BLOCKED_STREAMS).
+    pub max_blocked: u64,
+    /// Pretend every field section is acknowledged as soon as it is written.
+    pub immediate_ack: bool,
+}
+
+/// Encode header lists into the encoded file format: list *k* goes on stream *k*, each
+/// preceded by a stream-0 record with the encoder instructions it needs. With
+/// `immediate_ack`, a decoder of our own processes each section at once and its
+/// decoder-stream output is fed back to the encoder.
+pub fn encode_lists(lists: &[Vec<HeaderField>], settings: QifSettings) -> Vec<u8> {
+    let mut encoder = crate::Encoder::new(crate::EncoderConfig {
+        max_table_capacity: settings.table_size,
+        ..crate::EncoderConfig::default()
+    });
+    encoder.set_peer_settings(settings.table_size, settings.max_blocked);
+    let mut decoder = crate::Decoder::new(crate::DecoderConfig {
+        max_table_capacity: settings.table_size,
+        max_blocked_streams: settings.max_blocked,
+        max_field_section_size: u64::MAX,
+        start_at_max_capacity: false,
+    });
+    let mut out = Vec::new();
+    let mut instructions = Vec::new();
+    for (i, list) in lists.iter().enumerate() {
+        let stream_id = i as u64 + 1;
+        instructions.clear();
+        let block = encoder.encode(stream_id, list, &mut instructions);
+        if !instructions.is_empty() {
+            write_record(&mut out, 0, &instructions);
+        }
+        write_record(&mut out, stream_id, &block);
+        if settings.immediate_ack {
+            // Our own output always decodes; a failure here is a bug worth a loud stop.
+            decoder.on_encoder_stream(&instructions).expect("own encoder stream decodes");
+            match decoder.decode(stream_id, &block).expect("own field section decodes") {
+                crate::Decoded::Done(_) => {}
+                crate::Decoded::Blocked => unreachable!("instructions were delivered first"),
+            }
+            encoder
+                .on_decoder_stream(&decoder.take_decoder_stream_bytes())
+                .expect("own decoder stream is valid");
+        }
+    }
+    out
+}
+
+/// Decode an encoded file as the qifs convention prescribes: records in file order,
+/// stream-0 payloads to one encoder-stream parser, blocked sections resumed as their
+/// entries arrive, the decoder's capacity starting at the table size. Returns the header
+/// lists in stream-ID order.
+pub fn decode_file(
+    data: &[u8],
+    table_size: u64,
+    max_blocked: u64,
+) -> Result<Vec<(u64, Vec<HeaderField>)>, String> {
+    let records = parse_records(data).ok_or("bad record framing")?;
+    let mut decoder = crate::Decoder::new(crate::DecoderConfig {
+        max_table_capacity: table_size,
+        max_blocked_streams: max_blocked,
+        max_field_section_size: u64::MAX,
+        start_at_max_capacity: true,
+    });
+    let mut lists = Vec::new();
+    for r in records {
+        if r.stream_id == 0 {
+            for u in decoder.on_encoder_stream(&r.payload).map_err(|e| e.to_string())? {
+                lists.push((u.stream_id, u.fields.map_err(|e| e.to_string())?));
+            }
+        } else {
+            match decoder.decode(r.stream_id, &r.payload) {
+                Ok(crate::Decoded::Done(fields)) => lists.push((r.stream_id, fields)),
+                Ok(crate::Decoded::Blocked) => {}
+                Err(e) => return Err(format!("stream {}: {e}", r.stream_id)),
+            }
+        }
+        // Offline there is no way back to the encoder; drain to keep memory flat.
+        decoder.take_decoder_stream_bytes();
+    }
+    if decoder.blocked_streams() != 0 {
+        return Err(format!("{} streams still blocked at end of file", decoder.blocked_streams()));
+    }
+    lists.sort_by_key(|(id, _)| *id);
+    Ok(lists)
+}

@@ -103,25 +103,27 @@ impl Encoder {
                 self.reference(abs, section);
                 return (Rep::Dynamic(abs), false);
             }
+            if draining && self.referenceable(abs, section) && !section.can_block {
+                // The duplicate could not be referenced by this section, so use the original
+                // (pinning it) and duplicate it for later sections only if it still fits.
+                self.reference(abs, section);
+                self.try_duplicate(f, abs, size, section, enc);
+                return (Rep::Dynamic(abs), false);
+            }
             // RFC 9204 §2.1.1.1: rather than pin an entry about to be evicted, duplicate it.
-            if draining
-                && self.table.can_fit(size, self.known_received_count)
-                && self.insert_worthwhile(section)
-            {
-                let relative = self.table.insert_count() - 1 - abs;
-                self.announce_capacity(enc);
-                EncoderInstruction::Duplicate(relative).write(enc);
-                let new = self.table.insert(f.name.clone(), f.value.clone());
-                if self.referenceable(new, section) {
-                    self.reference(new, section);
-                    return (Rep::Dynamic(new), false);
+            if draining {
+                if let Some(new) = self.try_duplicate(f, abs, size, section, enc) {
+                    if self.referenceable(new, section) {
+                        self.reference(new, section);
+                        return (Rep::Dynamic(new), false);
+                    }
                 }
             }
             if self.referenceable(abs, section) {
                 self.reference(abs, section);
                 return (Rep::Dynamic(abs), false);
             }
-        } else if policy::should_insert(&f.name, size, capacity, seen, section.can_block)
+        } else if policy::should_insert(&self.history, &f.name, size, capacity, seen)
             && self.table.can_fit(size, self.known_received_count)
             && self.insert_worthwhile(section)
         {
@@ -132,6 +134,23 @@ impl Encoder {
             }
         }
         (self.literal(f, found, section), false)
+    }
+
+    fn try_duplicate(
+        &mut self,
+        f: &HeaderField,
+        abs: u64,
+        size: u64,
+        section: &Section,
+        enc: &mut Vec<u8>,
+    ) -> Option<u64> {
+        if !self.table.can_fit(size, self.known_received_count) || !self.insert_worthwhile(section) {
+            return None;
+        }
+        let relative = self.table.insert_count() - 1 - abs;
+        self.announce_capacity(enc);
+        EncoderInstruction::Duplicate(relative).write(enc);
+        Some(self.table.insert(f.name.clone(), f.value.clone()))
     }
 
     /// A literal, with the cheapest name reference that cannot block or pin a draining entry.

@@ -106,25 +106,20 @@ impl EncoderTable {
         true
     }
 
-    /// Whether the entry lies in the oldest `drain` bytes that the next insertions would
-    /// evict (RFC 9204 §2.1.1.1's draining zone): new references to it would keep it
-    /// pinned just when the table needs the room.
+    /// Whether the entry starts within the oldest `drain` bytes that the next insertions
+    /// would evict (RFC 9204 §2.1.1.1's draining zone): new references to it would keep it
+    /// pinned just when the table needs the room, so it is better duplicated.
     pub fn is_draining(&self, abs: u64, drain: u64) -> bool {
         let free = self.capacity - self.size;
-        if free >= drain {
-            return false;
-        }
-        let mut cum = 0;
-        for (pos, e) in self.entries.iter().enumerate() {
-            cum += e.size();
-            if cum + free > drain {
+        let Some(pos) = abs.checked_sub(self.dropped) else { return false };
+        let mut before = free;
+        for e in self.entries.iter().take(pos as usize) {
+            before += e.size();
+            if before >= drain {
                 return false;
             }
-            if self.dropped + pos as u64 == abs {
-                return true;
-            }
         }
-        false
+        before < drain
     }
 
     /// Insert (the caller checked `can_fit`); returns the new absolute index.
