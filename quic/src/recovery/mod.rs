@@ -379,6 +379,8 @@ impl<T> Recovery<T> {
             return Ok(summary);
         };
 
+        // Lost packets are remembered for about three PTOs to recognise spurious losses.
+        let keep_lost = self.persistent_congestion_duration();
         let sent = &mut self.spaces[i];
         sent.largest_acked = Some(sent.largest_acked.map_or(largest, |l| l.max(largest)));
         if space == PacketSpace::Handshake {
@@ -393,7 +395,7 @@ impl<T> Recovery<T> {
         if out.acked.is_empty() {
             // RFC 9002 Appendix A.7: "Nothing to do if there are no newly acked packets."
             // A duplicate or reordered ACK ends here without touching RTT, PTO or the window.
-            sent.pop_resolved();
+            sent.pop_resolved(now, keep_lost);
             return Ok(summary);
         }
 
@@ -448,7 +450,7 @@ impl<T> Recovery<T> {
         if self.peer_completed_address_validation() {
             self.pto_count = 0;
         }
-        self.spaces[i].pop_resolved();
+        self.spaces[i].pop_resolved(now, keep_lost);
         self.set_loss_detection_timer(now);
         Ok(summary)
     }
@@ -468,7 +470,8 @@ impl<T> Recovery<T> {
         if let Some((_, space)) = self.earliest_loss_time() {
             // Time-threshold loss detection (RFC 9002 §6.1.2).
             let scan = self.detect_and_handle_lost(now, space, &mut out.lost);
-            self.spaces[space.index()].pop_resolved();
+            let keep_lost = self.persistent_congestion_duration();
+            self.spaces[space.index()].pop_resolved(now, keep_lost);
             self.set_loss_detection_timer(now);
             return TimeoutOutcome::Lost {
                 space,

@@ -281,12 +281,23 @@ impl<T> SentPackets<T> {
     }
 
     /// Drops resolved packets from the front so the deque only holds what may still matter.
-    pub fn pop_resolved(&mut self) {
-        while self
-            .entries
-            .front()
-            .is_some_and(|e| e.state != State::Outstanding)
-        {
+    /// Lost packets are kept until `keep_lost` after they were sent, so that a late
+    /// acknowledgment is recognised as a spurious loss (RFC 9002 Appendix A.1: "After a packet
+    /// is declared lost, the endpoint can still maintain state for it for an amount of time to
+    /// allow for packet reordering").
+    pub fn pop_resolved(&mut self, now: Instant, keep_lost: Duration) {
+        while let Some(front) = self.entries.front() {
+            let done = match front.state {
+                State::Outstanding => false,
+                State::Acked => true,
+                State::Lost => front
+                    .time_sent
+                    .checked_add(keep_lost)
+                    .map_or(true, |t| t <= now),
+            };
+            if !done {
+                break;
+            }
             self.entries.pop_front();
         }
     }
