@@ -69,11 +69,6 @@ impl Recv {
     }
 
     #[cfg(any(test, fuzzing))]
-    pub(crate) fn final_size(&self) -> Option<u64> {
-        self.final_size
-    }
-
-    #[cfg(any(test, fuzzing))]
     pub(crate) fn received(&self) -> u64 {
         self.received
     }

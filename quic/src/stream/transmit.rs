@@ -335,6 +335,17 @@ impl StreamsState {
                     new_bytes,
                 } => {
                     self.send_credit.consume(new_bytes);
+                    // RFC 9000 §4.1: signal blocking as soon as credit runs out with data
+                    // left, so the *_BLOCKED frame can go in this very packet.
+                    if send.blocked_by_stream_credit() && send.credit.take_blocked().is_some() {
+                        self.pending.stream_data_blocked.insert(id);
+                    }
+                    if send.buf.has_unsent()
+                        && self.send_credit.available() == 0
+                        && self.send_credit.take_blocked().is_some()
+                    {
+                        self.pending.data_blocked = true;
+                    }
                     // Round-robin: a stream that just sent goes to the back of its level.
                     self.requeue(id);
                     return Some(StreamChunk {
