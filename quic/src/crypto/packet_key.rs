@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use ring::aead::{Aad, LessSafeKey, Nonce, Tag, UnboundKey, NONCE_LEN};
+use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, NONCE_LEN};
 
 use super::{Aead, CipherSuite, CryptoError, InvalidKeyLength, TrafficSecret};
 use crate::Version;
@@ -88,13 +88,8 @@ impl PacketKey {
             .ok_or(CryptoError::PacketTooShort)?;
         let (rest, tag_out) = packet.split_at_mut(tag_start);
         let (header, payload) = rest.split_at_mut(header_len);
-        // RFC 9001 §5.3: the associated data is the header up to and including the packet number.
-        let tag = self
-            .key
-            .seal_in_place_separate_tag(self.nonce(packet_number), Aad::from(&*header), payload)
-            // `ring` fails only for payloads far beyond any datagram (GCM's 64 GiB limit).
-            .map_err(|_| CryptoError::PacketTooShort)?;
-        tag_out.copy_from_slice(tag.as_ref());
+        let tag = self.seal_separate(packet_number, header, payload)?;
+        tag_out.copy_from_slice(&tag);
         Ok(())
     }
 
@@ -107,29 +102,11 @@ impl PacketKey {
         header_len: usize,
         packet: &mut [u8],
     ) -> Result<usize, CryptoError> {
-        let tag_start = packet
-            .len()
-            .checked_sub(self.tag_len())
-            .filter(|&start| start >= header_len)
-            .ok_or(CryptoError::PacketTooShort)?;
-        let (rest, tag) = packet.split_at_mut(tag_start);
-        let (header, payload) = rest.split_at_mut(header_len);
-        let tag = Tag::try_from(&*tag).map_err(|_| CryptoError::PacketTooShort)?;
-        let plaintext = self
-            .key
-            .open_in_place_separate_tag(
-                self.nonce(packet_number),
-                Aad::from(&*header),
-                tag,
-                payload,
-                0..,
-            )
-            .map_err(|_| CryptoError::DecryptionFailed)?;
-        Ok(plaintext.len())
-    }
-
-    fn nonce(&self, packet_number: u64) -> Nonce {
-        Nonce::assume_unique_for_key(self.nonce_bytes(packet_number))
+        if packet.len() < header_len {
+            return Err(CryptoError::PacketTooShort);
+        }
+        let (header, payload_and_tag) = packet.split_at_mut(header_len);
+        self.open_separate(packet_number, header, payload_and_tag)
     }
 
     /// Seals `payload` in place with `header` as associated data and returns the tag, for
@@ -140,9 +117,12 @@ impl PacketKey {
         header: &[u8],
         payload: &mut [u8],
     ) -> Result<[u8; 16], CryptoError> {
+        // RFC 9001 §5.3: the associated data is the header up to and including the packet
+        // number.
         let tag = self
             .key
             .seal_in_place_separate_tag(self.nonce(packet_number), Aad::from(header), payload)
+            // `ring` fails only for payloads far beyond any datagram (GCM's 64 GiB limit).
             .map_err(|_| CryptoError::PacketTooShort)?;
         let mut out = [0; 16];
         out.copy_from_slice(tag.as_ref());
@@ -157,11 +137,22 @@ impl PacketKey {
         header: &[u8],
         payload_and_tag: &mut [u8],
     ) -> Result<usize, CryptoError> {
+        if payload_and_tag.len() < self.tag_len() {
+            return Err(CryptoError::PacketTooShort);
+        }
         let plaintext = self
             .key
-            .open_in_place(self.nonce(packet_number), Aad::from(header), payload_and_tag)
+            .open_in_place(
+                self.nonce(packet_number),
+                Aad::from(header),
+                payload_and_tag,
+            )
             .map_err(|_| CryptoError::DecryptionFailed)?;
         Ok(plaintext.len())
+    }
+
+    fn nonce(&self, packet_number: u64) -> Nonce {
+        Nonce::assume_unique_for_key(self.nonce_bytes(packet_number))
     }
 
     /// RFC 9001 §5.3: the nonce is the IV XOR the packet number in network byte order,

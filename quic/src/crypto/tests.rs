@@ -658,6 +658,43 @@ fn decrypt_reports_errors() {
     );
 }
 
+/// The separate-slice entry points (used by the rustls bridge) agree with the in-place ones.
+#[test]
+fn separate_slices_match_in_place() {
+    let client = initial_keys(Version::V1, &dcid(), Side::Client);
+    let server = initial_keys(Version::V1, &dcid(), Side::Server);
+    let mut whole = [0x5cu8; 64];
+    client
+        .local
+        .packet
+        .encrypt_in_place(3, 10, &mut whole)
+        .unwrap();
+    let mut payload = [0x5cu8; 54 - 16];
+    let tag = client
+        .local
+        .packet
+        .seal_separate(3, &[0x5c; 10], &mut payload)
+        .unwrap();
+    assert_eq!(whole[10..48], payload);
+    assert_eq!(whole[48..], tag);
+    let mut body = whole[10..].to_vec();
+    assert_eq!(
+        server
+            .remote
+            .packet
+            .open_separate(3, &whole[..10], &mut body),
+        Ok(38)
+    );
+    assert_eq!(body[..38], [0x5c; 38]);
+    assert_eq!(
+        server
+            .remote
+            .packet
+            .open_separate(3, &whole[..10], &mut body[..15]),
+        Err(CryptoError::PacketTooShort)
+    );
+}
+
 /// RFC 9001 §5.4.2: packets too short for a full sample are rejected, not sliced out of bounds.
 #[test]
 fn short_packets_fail_header_protection() {
