@@ -49,7 +49,8 @@ impl EcnCounts {
 ///
 /// The ranges stay in their wire form (a slice of the packet payload), and [`Ack::iter`] decodes
 /// them lazily from the largest down, so decoding an ACK never allocates. Every range was checked
-/// when the frame was decoded, so iterating cannot fail.
+/// when the frame was decoded, so iterating cannot fail. Equality compares that wire form: two
+/// ACKs of the same ranges with differently sized varints are not equal.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Ack {
     largest: u64,
