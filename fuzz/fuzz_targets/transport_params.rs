@@ -8,7 +8,9 @@ use quic::transport_params::TransportParameters;
 
 fuzz_target!(|data: &[u8]| {
     for sender in [Side::Client, Side::Server] {
-        let Ok(params) = TransportParameters::decode(sender, data) else { continue };
+        let Ok(params) = TransportParameters::decode(sender, data) else {
+            continue;
+        };
         let mut out = Vec::with_capacity(params.encoded_len());
         params.encode(&mut out);
         assert_eq!(out.len(), params.encoded_len());
