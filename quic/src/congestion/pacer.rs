@@ -72,7 +72,7 @@ impl Pacer {
         // the returned time really covers them.
         let missing = u128::from(needed - self.tokens);
         let den = GAIN_NUM * window;
-        let wait_ns = (missing * GAIN_DEN * rtt_ns).div_ceil(den);
+        let wait_ns = missing.saturating_mul(GAIN_DEN * rtt_ns).div_ceil(den);
         let wait = Duration::from_nanos(u64::try_from(wait_ns).unwrap_or(u64::MAX));
         Some(now.checked_add(wait).unwrap_or(now))
     }
@@ -105,9 +105,19 @@ impl Pacer {
             self.tokens = self.tokens.min(self.capacity);
             return;
         }
-        let added = u64::try_from(added).unwrap_or(u64::MAX);
-        self.tokens = self.tokens.saturating_add(added).min(self.capacity);
-        self.last_refill = now;
+        let tokens = u128::from(self.tokens).saturating_add(added);
+        if tokens >= u128::from(self.capacity) {
+            // A full bucket banks no time: idle periods do not build up bursts.
+            self.tokens = self.capacity;
+            self.last_refill = now;
+        } else {
+            // Advance only by the time the whole tokens took, so that the fractional remainder
+            // carries into the next refill instead of being lost on every call.
+            self.tokens = u64::try_from(tokens).unwrap_or(self.capacity);
+            let used_ns = added.saturating_mul(GAIN_DEN * rtt_ns) / (GAIN_NUM * u128::from(window));
+            let used = Duration::from_nanos(u64::try_from(used_ns).unwrap_or(u64::MAX));
+            self.last_refill = self.last_refill.checked_add(used).unwrap_or(now).min(now);
+        }
     }
 }
 

@@ -1,10 +1,17 @@
 //! Tests for the recovery module: ACK ranges and generation, RTT, loss detection, PTO,
 //! persistent congestion.
+#![allow(clippy::single_range_in_vec_init)] // `&[0..2]` is a slice of one range, as meant
 
 use super::*;
 use crate::transport_error::TransportErrorCode;
 use proptest::prelude::*;
 use std::collections::BTreeSet;
+
+/// A fixed starting point; tests never depend on the real clock beyond this one read.
+#[allow(clippy::disallowed_methods)]
+fn now() -> Instant {
+    Instant::now()
+}
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
@@ -124,7 +131,7 @@ proptest! {
 
 #[test]
 fn ack_every_second_ack_eliciting_packet() {
-    let t0 = Instant::now();
+    let t0 = now();
     let mut s = AckState::new(PacketSpace::Data, ms(25));
     assert!(s.on_packet_received(t0, 0, true, EcnCodepoint::NotEct));
     assert!(
@@ -150,7 +157,7 @@ fn ack_every_second_ack_eliciting_packet() {
 
 #[test]
 fn non_ack_eliciting_never_triggers_an_ack() {
-    let t0 = Instant::now();
+    let t0 = now();
     let mut s = AckState::new(PacketSpace::Data, ms(25));
     for pn in [0, 1, 5, 9] {
         s.on_packet_received(t0, pn, false, EcnCodepoint::NotEct);
@@ -164,7 +171,7 @@ fn non_ack_eliciting_never_triggers_an_ack() {
 
 #[test]
 fn gap_or_reordering_acks_immediately() {
-    let t0 = Instant::now();
+    let t0 = now();
     let mut s = AckState::new(PacketSpace::Data, ms(25));
     s.on_packet_received(t0, 0, true, EcnCodepoint::NotEct);
     s.on_ack_sent();
@@ -185,7 +192,7 @@ fn gap_or_reordering_acks_immediately() {
 
 #[test]
 fn handshake_spaces_ack_immediately_and_ce_too() {
-    let t0 = Instant::now();
+    let t0 = now();
     for space in [PacketSpace::Initial, PacketSpace::Handshake] {
         let mut s = AckState::new(space, ms(25));
         s.on_packet_received(t0, 0, true, EcnCodepoint::NotEct);
@@ -213,7 +220,7 @@ fn handshake_spaces_ack_immediately_and_ce_too() {
 
 #[test]
 fn ack_delay_and_pruning() {
-    let t0 = Instant::now();
+    let t0 = now();
     let mut s = AckState::new(PacketSpace::Data, ms(25));
     s.on_packet_received(t0, 3, true, EcnCodepoint::NotEct);
     s.on_packet_received(t0 + ms(5), 1, true, EcnCodepoint::NotEct);
@@ -241,7 +248,7 @@ fn ack_delay_and_pruning() {
 
 #[test]
 fn ack_threshold_is_configurable() {
-    let t0 = Instant::now();
+    let t0 = now();
     let mut s = AckState::new(PacketSpace::Data, ms(25));
     s.set_ack_eliciting_threshold(3);
     s.on_packet_received(t0, 0, true, EcnCodepoint::NotEct);
@@ -267,7 +274,7 @@ fn rtt_initial_values() {
 
 #[test]
 fn rtt_samples_match_hand_computation() {
-    let t0 = Instant::now();
+    let t0 = now();
     let mut rtt = RttEstimator::default();
     rtt.update(t0, ms(100), ms(40), None);
     // First sample: ack delay ignored, smoothed = latest, var = latest / 2.
@@ -305,7 +312,7 @@ fn rtt_samples_match_hand_computation() {
 
 #[test]
 fn rtt_survives_absurd_ack_delay_and_granularity_floor() {
-    let t0 = Instant::now();
+    let t0 = now();
     let mut rtt = RttEstimator::new(Duration::ZERO);
     assert_eq!(rtt.pto_base(), GRANULARITY, "PTO is at least kGranularity");
     assert_eq!(rtt.loss_delay(), GRANULARITY);
@@ -319,7 +326,7 @@ fn rtt_survives_absurd_ack_delay_and_granularity_floor() {
 
 #[test]
 fn loss_delay_is_nine_eighths_of_max_rtt() {
-    let t0 = Instant::now();
+    let t0 = now();
     let mut rtt = RttEstimator::default();
     rtt.update(t0, ms(80), Duration::ZERO, None);
     assert_eq!(rtt.loss_delay(), ms(90));
@@ -366,7 +373,7 @@ fn pns(packets: &[SentPacket<u64>]) -> Vec<u64> {
 
 #[test]
 fn ack_returns_tokens_and_samples_rtt() {
-    let t0 = Instant::now();
+    let t0 = now();
     let mut r = server(t0, true);
     for pn in 0..3 {
         send(&mut r, t0, PacketSpace::Data, pn);
@@ -393,7 +400,7 @@ fn ack_returns_tokens_and_samples_rtt() {
 
 #[test]
 fn no_rtt_sample_unless_largest_newly_acked_and_ack_eliciting() {
-    let t0 = Instant::now();
+    let t0 = now();
     let mut r = server(t0, true);
     send(&mut r, t0, PacketSpace::Data, 0);
     r.on_packet_sent(t0, PacketSpace::Data, 1, 50, false, false, 1); // ACK-only
@@ -422,7 +429,7 @@ fn no_rtt_sample_unless_largest_newly_acked_and_ack_eliciting() {
 
 #[test]
 fn loss_by_packet_threshold_then_time_threshold_timer() {
-    let t0 = Instant::now();
+    let t0 = now();
     let mut r = server(t0, true);
     for pn in 0..6 {
         send(&mut r, t0, PacketSpace::Data, pn);
@@ -457,7 +464,7 @@ fn loss_by_packet_threshold_then_time_threshold_timer() {
 
 #[test]
 fn loss_by_time_threshold_on_ack() {
-    let t0 = Instant::now();
+    let t0 = now();
     let mut r = server(t0, true);
     send(&mut r, t0, PacketSpace::Data, 0);
     send(&mut r, t0 + ms(200), PacketSpace::Data, 1);
@@ -468,7 +475,7 @@ fn loss_by_time_threshold_on_ack() {
 
 #[test]
 fn pto_timing_backoff_and_reset() {
-    let t0 = Instant::now();
+    let t0 = now();
     let mut r = server(t0, true);
     let mut out = AckOutcome::new();
     send(&mut r, t0, PacketSpace::Data, 0);
@@ -514,7 +521,7 @@ fn pto_timing_backoff_and_reset() {
 
 #[test]
 fn pto_is_the_earliest_handshake_space_without_max_ack_delay() {
-    let t0 = Instant::now();
+    let t0 = now();
     let mut r = server(t0, false);
     send(&mut r, t0, PacketSpace::Initial, 0);
     send(&mut r, t0 + ms(10), PacketSpace::Handshake, 0);
@@ -539,7 +546,7 @@ fn pto_is_the_earliest_handshake_space_without_max_ack_delay() {
 
 #[test]
 fn data_pto_waits_for_handshake_confirmation() {
-    let t0 = Instant::now();
+    let t0 = now();
     let mut r = server(t0, false);
     send(&mut r, t0, PacketSpace::Data, 0);
     assert_eq!(r.loss_detection_timer(), None);
@@ -549,7 +556,7 @@ fn data_pto_waits_for_handshake_confirmation() {
 
 #[test]
 fn server_blocked_by_amplification_does_not_arm() {
-    let t0 = Instant::now();
+    let t0 = now();
     let mut r = server(t0, false);
     send(&mut r, t0, PacketSpace::Initial, 0);
     assert!(!r.set_amplification_blocked(t0, true));
@@ -568,7 +575,7 @@ fn server_blocked_by_amplification_does_not_arm() {
 
 #[test]
 fn client_anti_deadlock_probe() {
-    let t0 = Instant::now();
+    let t0 = now();
     let mut r: Recovery<u64> = Recovery::new(RecoveryConfig::new(Side::Client));
     send(&mut r, t0, PacketSpace::Initial, 0);
     // Server acknowledges the Initial: nothing in flight, but the client is not sure the server
@@ -621,7 +628,7 @@ fn client_anti_deadlock_probe() {
 
 #[test]
 fn ack_of_unsent_packet_is_protocol_violation() {
-    let t0 = Instant::now();
+    let t0 = now();
     let mut r = server(t0, true);
     let err = ack(&mut r, t0, PacketSpace::Data, &[0..=0], ms(0)).unwrap_err();
     assert_eq!(err.code, TransportErrorCode::PROTOCOL_VIOLATION);
@@ -651,7 +658,7 @@ fn ack_of_unsent_packet_is_protocol_violation() {
 
 #[test]
 fn ack_of_skipped_packet_is_protocol_violation() {
-    let t0 = Instant::now();
+    let t0 = now();
     let mut r = server(t0, true);
     send(&mut r, t0, PacketSpace::Data, 0);
     r.on_packet_number_skipped(PacketSpace::Data, 1);
@@ -671,7 +678,7 @@ fn ack_of_skipped_packet_is_protocol_violation() {
 #[test]
 #[allow(clippy::reversed_empty_ranges)]
 fn duplicate_and_odd_acks_are_harmless() {
-    let t0 = Instant::now();
+    let t0 = now();
     let mut r = server(t0, true);
     for pn in 0..4 {
         send(&mut r, t0, PacketSpace::Data, pn);
@@ -703,7 +710,7 @@ fn duplicate_and_odd_acks_are_harmless() {
 
 #[test]
 fn huge_ack_delay_does_not_panic() {
-    let t0 = Instant::now();
+    let t0 = now();
     let mut r = server(t0, true);
     send(&mut r, t0, PacketSpace::Data, 0);
     send(&mut r, t0, PacketSpace::Data, 1);
@@ -728,7 +735,7 @@ fn huge_ack_delay_does_not_panic() {
 
 #[test]
 fn discarding_keys_removes_bytes_without_loss() {
-    let t0 = Instant::now();
+    let t0 = now();
     let mut r = server(t0, false);
     send(&mut r, t0, PacketSpace::Initial, 0);
     send(&mut r, t0, PacketSpace::Handshake, 0);
@@ -749,7 +756,7 @@ fn discarding_keys_removes_bytes_without_loss() {
 
 #[test]
 fn zero_rtt_rejection_and_retry_return_tokens() {
-    let t0 = Instant::now();
+    let t0 = now();
     let mut r: Recovery<u64> = Recovery::new(RecoveryConfig::new(Side::Client));
     send(&mut r, t0, PacketSpace::Initial, 0);
     send(&mut r, t0, PacketSpace::Data, 0);
@@ -770,7 +777,7 @@ fn zero_rtt_rejection_and_retry_return_tokens() {
 
 #[test]
 fn ecn_ce_increase_is_a_congestion_event() {
-    let t0 = Instant::now();
+    let t0 = now();
     let mut r = server(t0, true);
     send(&mut r, t0, PacketSpace::Data, 0);
     send(&mut r, t0 + ms(1), PacketSpace::Data, 1);
@@ -807,7 +814,7 @@ fn ecn_ce_increase_is_a_congestion_event() {
 #[test]
 fn persistent_congestion_rfc_example() {
     for (acked_between, expect_pc) in [(false, true), (true, false)] {
-        let origin = Instant::now() + Duration::from_secs(1);
+        let origin = now() + Duration::from_secs(1);
         // Times of the example, in milliseconds.
         let at = |t: u64| origin + ms(t);
         let mut r = server(origin, false);
@@ -855,7 +862,7 @@ fn persistent_congestion_rfc_example() {
 
 #[test]
 fn no_persistent_congestion_without_prior_rtt_sample() {
-    let t0 = Instant::now();
+    let t0 = now();
     let mut r = server(t0, true);
     for pn in 0..8 {
         send(
@@ -882,7 +889,7 @@ fn no_persistent_congestion_without_prior_rtt_sample() {
 
 #[test]
 fn app_limited_sender_does_not_grow_window() {
-    let t0 = Instant::now();
+    let t0 = now();
     let mut r = server(t0, true);
     let initial = r.congestion_window();
     r.set_app_limited(true);
@@ -906,7 +913,7 @@ fn app_limited_sender_does_not_grow_window() {
 
 #[test]
 fn ack_only_packets_are_not_in_flight_and_expire() {
-    let t0 = Instant::now();
+    let t0 = now();
     let mut r = server(t0, true);
     for pn in 0..3 {
         r.on_packet_sent(t0, PacketSpace::Data, pn, 40, false, false, pn);
@@ -924,7 +931,7 @@ fn ack_only_packets_are_not_in_flight_and_expire() {
 
 #[test]
 fn lost_tombstones_expire() {
-    let t0 = Instant::now();
+    let t0 = now();
     let mut r = server(t0, true);
     for pn in 0..5 {
         send(&mut r, t0, PacketSpace::Data, pn);
