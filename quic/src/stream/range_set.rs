@@ -21,7 +21,7 @@ impl RangeSet {
     }
 
     /// Number of disjoint ranges (not bytes).
-    #[cfg(any(test, fuzzing))]
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.map.len()
     }
@@ -83,7 +83,7 @@ impl RangeSet {
     }
 
     /// Whether `v` is in the set.
-    #[cfg(any(test, fuzzing))]
+    #[cfg(test)]
     pub(crate) fn contains(&self, v: u64) -> bool {
         self.map
             .range(..=v)
@@ -115,7 +115,7 @@ impl RangeSet {
     }
 
     /// Total number of values in the set.
-    #[cfg(any(test, fuzzing))]
+    #[cfg(test)]
     pub(crate) fn total(&self) -> u64 {
         self.map.iter().map(|(s, e)| e - s).sum()
     }
