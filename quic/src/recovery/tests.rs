@@ -953,3 +953,119 @@ fn lost_tombstones_expire() {
     .unwrap();
     assert_eq!(r.tracked_packets(PacketSpace::Data), 0);
 }
+
+#[derive(Debug, Clone)]
+enum Op {
+    Send {
+        space: usize,
+        eliciting: bool,
+        size: u16,
+        gap: bool,
+    },
+    Ack {
+        space: usize,
+        ranges: Vec<(u64, u64)>,
+        delay_ms: u64,
+        ce: Option<u64>,
+    },
+    Wait {
+        ms: u64,
+    },
+    Confirm,
+    Discard {
+        space: usize,
+    },
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let range = (0u64..40, 0u64..6);
+    let huge = (
+        prop_oneof![Just(u64::MAX), Just(1u64 << 62), 0u64..u64::MAX],
+        0u64..u64::MAX,
+    );
+    prop_oneof![
+        4 => (0usize..3, any::<bool>(), 20u16..1500, proptest::bool::weighted(0.1))
+            .prop_map(|(space, eliciting, size, gap)| Op::Send { space, eliciting, size, gap }),
+        3 => (
+            0usize..3,
+            proptest::collection::vec(prop_oneof![8 => range, 1 => huge], 0..5),
+            0u64..100_000,
+            proptest::option::of(0u64..10),
+        )
+            .prop_map(|(space, ranges, delay_ms, ce)| Op::Ack { space, ranges, delay_ms, ce }),
+        2 => (0u64..2_000).prop_map(|ms| Op::Wait { ms }),
+        1 => Just(Op::Confirm),
+        1 => (0usize..2).prop_map(|space| Op::Discard { space }),
+    ]
+}
+
+proptest! {
+    /// Arbitrary sends, ACK frames (including absurd ranges and delays), timeouts and key
+    /// discards never panic, resolve each packet at most once, and keep bytes in flight equal to
+    /// the in-flight packets still outstanding.
+    #[test]
+    fn recovery_survives_arbitrary_input(ops in proptest::collection::vec(op(), 1..120), client in any::<bool>()) {
+        let side = if client { Side::Client } else { Side::Server };
+        let mut r: Recovery<(usize, u64)> = Recovery::new(RecoveryConfig::new(side));
+        let mut now = now();
+        let mut next_pn = [0u64; 3];
+        let mut discarded = [false; 3];
+        let mut outstanding = std::collections::BTreeMap::new();
+        let mut out = AckOutcome::new();
+        let mut dropped = Vec::new();
+        for op in ops {
+            match op {
+                Op::Send { space, eliciting, size, gap } => {
+                    if discarded[space] {
+                        continue;
+                    }
+                    if gap {
+                        r.on_packet_number_skipped(PacketSpace::ALL[space], next_pn[space]);
+                        next_pn[space] += 1;
+                    }
+                    let pn = next_pn[space];
+                    next_pn[space] += 1;
+                    r.on_packet_sent(now, PacketSpace::ALL[space], pn, size.into(), eliciting, eliciting, (space, pn));
+                    outstanding.insert((space, pn), if eliciting { u64::from(size) } else { 0 });
+                }
+                Op::Ack { space, ranges, delay_ms, ce } => {
+                    let ranges: Vec<RangeInclusive<u64>> =
+                        ranges.iter().map(|&(a, len)| a..=a.saturating_add(len)).collect();
+                    let res = r.on_ack_received(
+                        now, PacketSpace::ALL[space], ranges.iter().cloned(), ms(delay_ms), ce, &mut out,
+                    );
+                    let beyond = ranges.iter().any(|rg| !rg.is_empty() && *rg.end() >= next_pn[space]);
+                    if beyond && !discarded[space] {
+                        prop_assert!(res.is_err());
+                    }
+                    if res.is_ok() {
+                        for p in out.acked.iter().chain(&out.lost) {
+                            prop_assert!(outstanding.remove(&p.token).is_some(), "resolved twice: {:?}", p.token);
+                        }
+                    }
+                }
+                Op::Wait { ms: d } => {
+                    now += ms(d);
+                    if r.loss_detection_timer().is_some_and(|t| t <= now) {
+                        r.on_loss_detection_timeout(now, &mut out);
+                        for p in &out.lost {
+                            prop_assert!(outstanding.remove(&p.token).is_some());
+                        }
+                    }
+                }
+                Op::Confirm => r.set_handshake_confirmed(now),
+                Op::Discard { space } => {
+                    dropped.clear();
+                    r.discard_space(now, PacketSpace::ALL[space], &mut dropped);
+                    discarded[space] = true;
+                    for p in &dropped {
+                        prop_assert!(outstanding.remove(&p.token).is_some());
+                    }
+                }
+            }
+            let expected: u64 = outstanding.values().sum();
+            prop_assert_eq!(r.bytes_in_flight(), expected);
+            prop_assert!(r.congestion_window() >= crate::congestion::minimum_window(1200));
+        }
+    }
+}
