@@ -45,7 +45,10 @@ fn reference_run(lists: &[Vec<HeaderField>]) -> Vec<(Vec<u8>, Vec<u8>, Vec<u8>)>
         let mut ins = Vec::new();
         let block = e.encode(i as u64, list, &mut ins);
         d.on_encoder_stream(&ins).unwrap();
-        assert!(matches!(d.decode(i as u64, &block).unwrap(), Decoded::Done(_)));
+        assert!(matches!(
+            d.decode(i as u64, &block).unwrap(),
+            Decoded::Done(_)
+        ));
         let acks = d.take_decoder_stream_bytes();
         e.on_decoder_stream(&acks).unwrap();
         run.push((ins, block, acks));

@@ -51,7 +51,9 @@ fuzz_target!(|input: Input| {
         assert!(d.pending_encoder_stream_bytes() as u64 <= 2 * config.max_table_capacity + 32);
         if let Err(e) = result {
             // Every error carries an RFC 9204 code, or is the per-stream size limit.
-            assert!(e.code().is_some() || matches!(e, qpack::QpackError::FieldSectionTooLarge { .. }));
+            assert!(
+                e.code().is_some() || matches!(e, qpack::QpackError::FieldSectionTooLarge { .. })
+            );
             if e.code().is_some() {
                 break; // a connection error ends the connection
             }

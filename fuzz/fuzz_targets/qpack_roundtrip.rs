@@ -22,7 +22,18 @@ struct Input {
 }
 
 /// A small name vocabulary so names (and static-table hits) repeat.
-const NAMES: &[&str] = &[":method", ":path", ":authority", "user-agent", "cookie", "accept", "x-custom", "content-type", "authorization", "date"];
+const NAMES: &[&str] = &[
+    ":method",
+    ":path",
+    ":authority",
+    "user-agent",
+    "cookie",
+    "accept",
+    "x-custom",
+    "content-type",
+    "authorization",
+    "date",
+];
 
 fuzz_target!(|input: Input| {
     let capacity = u64::from(input.table_capacity % 8192);
@@ -46,7 +57,11 @@ fuzz_target!(|input: Input| {
                 let name = NAMES[f.name as usize % NAMES.len()];
                 let mut v = f.value;
                 v.truncate(300);
-                HeaderField { name: name.into(), value: v.into(), sensitive: f.sensitive }
+                HeaderField {
+                    name: name.into(),
+                    value: v.into(),
+                    sensitive: f.sensitive,
+                }
             })
             .collect();
         let mut instructions = Vec::new();

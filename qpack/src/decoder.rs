@@ -170,12 +170,23 @@ impl Decoder {
                 self.table.set_capacity(c);
                 return Ok(());
             }
-            EncoderInstruction::InsertWithNameRef { is_static: true, index, value } => {
+            EncoderInstruction::InsertWithNameRef {
+                is_static: true,
+                index,
+                value,
+            } => {
                 let (name, _) = static_table::get(index)
                     .ok_or(QpackError::EncoderStream("static index out of range"))?;
-                Entry { name: Bytes::from_static(name), value }
+                Entry {
+                    name: Bytes::from_static(name),
+                    value,
+                }
             }
-            EncoderInstruction::InsertWithNameRef { is_static: false, index, value } => {
+            EncoderInstruction::InsertWithNameRef {
+                is_static: false,
+                index,
+                value,
+            } => {
                 // RFC 9204 §2.2.3: a reference to an evicted or missing entry on the encoder
                 // stream is QPACK_ENCODER_STREAM_ERROR. Cloning the name (a refcount) keeps
                 // it alive even if this insertion evicts the entry (§4.3.2 warns about that).
@@ -187,13 +198,17 @@ impl Decoder {
         };
         // RFC 9204 §3.2.2: an entry larger than the capacity is an encoder stream error.
         if !self.table.insert(entry) {
-            return Err(QpackError::EncoderStream("entry larger than the table capacity"));
+            return Err(QpackError::EncoderStream(
+                "entry larger than the table capacity",
+            ));
         }
         Ok(())
     }
 
     fn get_relative(&self, index: u64) -> Result<&Entry, QpackError> {
-        self.table.get_relative(index).ok_or(QpackError::EncoderStream("bad dynamic index"))
+        self.table
+            .get_relative(index)
+            .ok_or(QpackError::EncoderStream("bad dynamic index"))
     }
 
     fn retry_blocked(&mut self) -> Result<Vec<Unblocked>, QpackError> {
@@ -209,7 +224,10 @@ impl Decoder {
                 Err(e @ QpackError::FieldSectionTooLarge { .. }) => Err(e),
                 Err(e) => return Err(e),
             };
-            done.push(Unblocked { stream_id: b.stream_id, fields });
+            done.push(Unblocked {
+                stream_id: b.stream_id,
+                fields,
+            });
         }
         Ok(done)
     }
@@ -272,7 +290,8 @@ impl Decoder {
             }
             ric - delta - 1
         } else {
-            ric.checked_add(delta).ok_or(QpackError::DecompressionFailed("Base overflow"))?
+            ric.checked_add(delta)
+                .ok_or(QpackError::DecompressionFailed("Base overflow"))?
         };
         Ok((ric, base, n))
     }
@@ -326,7 +345,12 @@ impl Decoder {
         }
     }
 
-    fn decode_lines(&self, ric: u64, base: u64, mut buf: &[u8]) -> Result<Vec<HeaderField>, QpackError> {
+    fn decode_lines(
+        &self,
+        ric: u64,
+        base: u64,
+        mut buf: &[u8],
+    ) -> Result<Vec<HeaderField>, QpackError> {
         let limit = self.config.max_field_section_size;
         let max_str = usize::try_from(limit).unwrap_or(usize::MAX);
         let mut total: u64 = 0;
@@ -366,11 +390,17 @@ impl Decoder {
             static_table::get(i).ok_or(QpackError::DecompressionFailed("static index out of range"))
         };
         Ok(match line {
-            FieldLine::Indexed { is_static: true, index } => {
+            FieldLine::Indexed {
+                is_static: true,
+                index,
+            } => {
                 let (n, v) = static_entry(index)?;
                 HeaderField::new(Bytes::from_static(n), Bytes::from_static(v))
             }
-            FieldLine::Indexed { is_static: false, index } => {
+            FieldLine::Indexed {
+                is_static: false,
+                index,
+            } => {
                 let e = self.dynamic(relative(index), ric)?;
                 HeaderField::new(e.name.clone(), e.value.clone())
             }
@@ -378,21 +408,44 @@ impl Decoder {
                 let e = self.dynamic(base.checked_add(index), ric)?;
                 HeaderField::new(e.name.clone(), e.value.clone())
             }
-            FieldLine::LiteralNameRef { never_index, is_static, index, value } => {
+            FieldLine::LiteralNameRef {
+                never_index,
+                is_static,
+                index,
+                value,
+            } => {
                 let name = if is_static {
                     Bytes::from_static(static_entry(index)?.0)
                 } else {
                     self.dynamic(relative(index), ric)?.name.clone()
                 };
-                HeaderField { name, value, sensitive: never_index }
+                HeaderField {
+                    name,
+                    value,
+                    sensitive: never_index,
+                }
             }
-            FieldLine::LiteralPostBaseNameRef { never_index, index, value } => {
+            FieldLine::LiteralPostBaseNameRef {
+                never_index,
+                index,
+                value,
+            } => {
                 let name = self.dynamic(base.checked_add(index), ric)?.name.clone();
-                HeaderField { name, value, sensitive: never_index }
+                HeaderField {
+                    name,
+                    value,
+                    sensitive: never_index,
+                }
             }
-            FieldLine::Literal { never_index, name, value } => {
-                HeaderField { name, value, sensitive: never_index }
-            }
+            FieldLine::Literal {
+                never_index,
+                name,
+                value,
+            } => HeaderField {
+                name,
+                value,
+                sensitive: never_index,
+            },
         })
     }
 

@@ -18,12 +18,20 @@ pub struct HeaderField {
 impl HeaderField {
     /// A field that may be indexed.
     pub fn new(name: impl Into<Bytes>, value: impl Into<Bytes>) -> Self {
-        HeaderField { name: name.into(), value: value.into(), sensitive: false }
+        HeaderField {
+            name: name.into(),
+            value: value.into(),
+            sensitive: false,
+        }
     }
 
     /// A field that must never be indexed.
     pub fn sensitive(name: impl Into<Bytes>, value: impl Into<Bytes>) -> Self {
-        HeaderField { name: name.into(), value: value.into(), sensitive: true }
+        HeaderField {
+            name: name.into(),
+            value: value.into(),
+            sensitive: true,
+        }
     }
 
     /// Size as RFC 9204 §3.2.1 and RFC 9114 §4.2.2 count it: name + value + 32.

@@ -99,17 +99,38 @@ impl FieldLine {
         let first = *buf.first().ok_or(LineError::Truncated)?;
         if first & 0x80 != 0 {
             let (index, n) = prefix_int::decode(buf, 6)?;
-            Ok((FieldLine::Indexed { is_static: first & 0x40 != 0, index }, n))
+            Ok((
+                FieldLine::Indexed {
+                    is_static: first & 0x40 != 0,
+                    index,
+                },
+                n,
+            ))
         } else if first & 0x40 != 0 {
             let (index, n) = prefix_int::decode(buf, 4)?;
             let (value, m) = string::decode(&buf[n..], 7, max_str)?;
             let never_index = first & 0x20 != 0;
             let is_static = first & 0x10 != 0;
-            Ok((FieldLine::LiteralNameRef { never_index, is_static, index, value }, n + m))
+            Ok((
+                FieldLine::LiteralNameRef {
+                    never_index,
+                    is_static,
+                    index,
+                    value,
+                },
+                n + m,
+            ))
         } else if first & 0x20 != 0 {
             let (name, n) = string::decode(buf, 3, max_str)?;
             let (value, m) = string::decode(&buf[n..], 7, max_str)?;
-            Ok((FieldLine::Literal { never_index: first & 0x10 != 0, name, value }, n + m))
+            Ok((
+                FieldLine::Literal {
+                    never_index: first & 0x10 != 0,
+                    name,
+                    value,
+                },
+                n + m,
+            ))
         } else if first & 0x10 != 0 {
             let (index, n) = prefix_int::decode(buf, 4)?;
             Ok((FieldLine::IndexedPostBase(index), n))
@@ -117,7 +138,14 @@ impl FieldLine {
             let (index, n) = prefix_int::decode(buf, 3)?;
             let (value, m) = string::decode(&buf[n..], 7, max_str)?;
             let never_index = first & 0x08 != 0;
-            Ok((FieldLine::LiteralPostBaseNameRef { never_index, index, value }, n + m))
+            Ok((
+                FieldLine::LiteralPostBaseNameRef {
+                    never_index,
+                    index,
+                    value,
+                },
+                n + m,
+            ))
         }
     }
 }
@@ -137,7 +165,13 @@ pub mod write {
     }
 
     /// §4.5.4.
-    pub fn literal_name_ref(out: &mut Vec<u8>, never: bool, is_static: bool, index: u64, value: &[u8]) {
+    pub fn literal_name_ref(
+        out: &mut Vec<u8>,
+        never: bool,
+        is_static: bool,
+        index: u64,
+        value: &[u8],
+    ) {
         let flags = 0x40 | if never { 0x20 } else { 0 } | if is_static { 0x10 } else { 0 };
         prefix_int::encode(out, flags, 4, index);
         string::encode(out, 0, 7, value);
@@ -162,15 +196,22 @@ impl FieldLine {
         match self {
             FieldLine::Indexed { is_static, index } => write::indexed(out, *is_static, *index),
             FieldLine::IndexedPostBase(i) => write::indexed_post_base(out, *i),
-            FieldLine::LiteralNameRef { never_index, is_static, index, value } => {
-                write::literal_name_ref(out, *never_index, *is_static, *index, value)
-            }
-            FieldLine::LiteralPostBaseNameRef { never_index, index, value } => {
-                write::literal_post_base_name_ref(out, *never_index, *index, value)
-            }
-            FieldLine::Literal { never_index, name, value } => {
-                write::literal(out, *never_index, name, value)
-            }
+            FieldLine::LiteralNameRef {
+                never_index,
+                is_static,
+                index,
+                value,
+            } => write::literal_name_ref(out, *never_index, *is_static, *index, value),
+            FieldLine::LiteralPostBaseNameRef {
+                never_index,
+                index,
+                value,
+            } => write::literal_post_base_name_ref(out, *never_index, *index, value),
+            FieldLine::Literal {
+                never_index,
+                name,
+                value,
+            } => write::literal(out, *never_index, name, value),
         }
     }
 }

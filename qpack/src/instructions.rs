@@ -65,20 +65,40 @@ impl EncoderInstruction {
     /// Parse one instruction from the start of `buf`. `max_str` bounds each string literal
     /// (a decoder passes its maximum table capacity: no longer string can ever fit an entry).
     pub fn parse(buf: &[u8], max_str: usize) -> Result<Option<(Self, usize)>, ParseError> {
-        let Some(&first) = buf.first() else { return Ok(None) };
+        let Some(&first) = buf.first() else {
+            return Ok(None);
+        };
         if first & 0x80 != 0 {
-            let Some((index, n)) = int(buf, 6)? else { return Ok(None) };
+            let Some((index, n)) = int(buf, 6)? else {
+                return Ok(None);
+            };
             let is_static = first & 0x40 != 0;
             // Fail now rather than wait for a value that may never come (qifs err12).
             if is_static && crate::static_table::get(index).is_none() {
                 return Err(ParseError::BadStaticIndex);
             }
-            let Some((value, m)) = str_at(&buf[n..], 7, max_str)? else { return Ok(None) };
-            Ok(Some((EncoderInstruction::InsertWithNameRef { is_static, index, value }, n + m)))
+            let Some((value, m)) = str_at(&buf[n..], 7, max_str)? else {
+                return Ok(None);
+            };
+            Ok(Some((
+                EncoderInstruction::InsertWithNameRef {
+                    is_static,
+                    index,
+                    value,
+                },
+                n + m,
+            )))
         } else if first & 0x40 != 0 {
-            let Some((name, n)) = str_at(buf, 5, max_str)? else { return Ok(None) };
-            let Some((value, m)) = str_at(&buf[n..], 7, max_str)? else { return Ok(None) };
-            Ok(Some((EncoderInstruction::InsertWithLiteralName { name, value }, n + m)))
+            let Some((name, n)) = str_at(buf, 5, max_str)? else {
+                return Ok(None);
+            };
+            let Some((value, m)) = str_at(&buf[n..], 7, max_str)? else {
+                return Ok(None);
+            };
+            Ok(Some((
+                EncoderInstruction::InsertWithLiteralName { name, value },
+                n + m,
+            )))
         } else if first & 0x20 != 0 {
             Ok(int(buf, 5)?.map(|(c, n)| (EncoderInstruction::SetCapacity(c), n)))
         } else {
@@ -90,7 +110,11 @@ impl EncoderInstruction {
     pub fn write(&self, out: &mut Vec<u8>) {
         match self {
             EncoderInstruction::SetCapacity(c) => prefix_int::encode(out, 0x20, 5, *c),
-            EncoderInstruction::InsertWithNameRef { is_static, index, value } => {
+            EncoderInstruction::InsertWithNameRef {
+                is_static,
+                index,
+                value,
+            } => {
                 prefix_int::encode(out, if *is_static { 0xc0 } else { 0x80 }, 6, *index);
                 string::encode(out, 0, 7, value);
             }
@@ -117,7 +141,9 @@ pub enum DecoderInstruction {
 impl DecoderInstruction {
     /// Parse one instruction from the start of `buf`.
     pub fn parse(buf: &[u8]) -> Result<Option<(Self, usize)>, ParseError> {
-        let Some(&first) = buf.first() else { return Ok(None) };
+        let Some(&first) = buf.first() else {
+            return Ok(None);
+        };
         Ok(if first & 0x80 != 0 {
             int(buf, 7)?.map(|(v, n)| (DecoderInstruction::SectionAck(v), n))
         } else if first & 0x40 != 0 {

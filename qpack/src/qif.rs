@@ -25,7 +25,10 @@ pub fn parse_qif(text: &[u8]) -> Vec<Vec<HeaderField>> {
             Some(tab) => (&line[..tab], &line[tab + 1..]),
             None => (line, &b""[..]),
         };
-        current.push(HeaderField::new(Bytes::copy_from_slice(name), Bytes::copy_from_slice(value)));
+        current.push(HeaderField::new(
+            Bytes::copy_from_slice(name),
+            Bytes::copy_from_slice(value),
+        ));
     }
     if !current.is_empty() {
         lists.push(current);
@@ -119,8 +122,13 @@ pub fn encode_lists(lists: &[Vec<HeaderField>], settings: QifSettings) -> Vec<u8
         write_record(&mut out, stream_id, &block);
         if settings.immediate_ack {
             // Our own output always decodes; a failure here is a bug worth a loud stop.
-            decoder.on_encoder_stream(&instructions).expect("own encoder stream decodes");
-            match decoder.decode(stream_id, &block).expect("own field section decodes") {
+            decoder
+                .on_encoder_stream(&instructions)
+                .expect("own encoder stream decodes");
+            match decoder
+                .decode(stream_id, &block)
+                .expect("own field section decodes")
+            {
                 crate::Decoded::Done(_) => {}
                 crate::Decoded::Blocked => unreachable!("instructions were delivered first"),
             }
@@ -151,7 +159,10 @@ pub fn decode_file(
     let mut lists = Vec::new();
     for r in records {
         if r.stream_id == 0 {
-            for u in decoder.on_encoder_stream(&r.payload).map_err(|e| e.to_string())? {
+            for u in decoder
+                .on_encoder_stream(&r.payload)
+                .map_err(|e| e.to_string())?
+            {
                 lists.push((u.stream_id, u.fields.map_err(|e| e.to_string())?));
             }
         } else {
@@ -165,7 +176,10 @@ pub fn decode_file(
         decoder.take_decoder_stream_bytes();
     }
     if decoder.blocked_streams() != 0 {
-        return Err(format!("{} streams still blocked at end of file", decoder.blocked_streams()));
+        return Err(format!(
+            "{} streams still blocked at end of file",
+            decoder.blocked_streams()
+        ));
     }
     lists.sort_by_key(|(id, _)| *id);
     Ok(lists)

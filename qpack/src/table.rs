@@ -68,7 +68,10 @@ impl DynamicTable {
 
     fn evict_to(&mut self, target: u64) {
         while self.size > target {
-            let e = self.entries.pop_front().expect("size > 0 means entries exist");
+            let e = self
+                .entries
+                .pop_front()
+                .expect("size > 0 means entries exist");
             self.size -= e.size();
             self.dropped += 1;
         }
@@ -93,7 +96,10 @@ mod tests {
     use super::*;
 
     fn e(n: &'static str, v: &'static str) -> Entry {
-        Entry { name: Bytes::from_static(n.as_bytes()), value: Bytes::from_static(v.as_bytes()) }
+        Entry {
+            name: Bytes::from_static(n.as_bytes()),
+            value: Bytes::from_static(v.as_bytes()),
+        }
     }
 
     #[test]
@@ -107,7 +113,7 @@ mod tests {
         assert!(t.get(0).is_none());
         assert_eq!(&t.get(1).unwrap().name[..], b"b");
         assert_eq!(&t.get_relative(0).unwrap().name[..], b"c");
-        assert!(!t.insert(e("x", &"y"[..])) || t.size() <= 100);
+        assert!(!t.insert(e("x", "y")) || t.size() <= 100);
         t.set_capacity(0);
         assert_eq!(t.size(), 0);
         assert!(!t.insert(e("a", "1")));

@@ -19,8 +19,13 @@ fn unavailable(reason: &str) {
 
 #[test]
 fn pylsqpack_decodes_ours_and_we_decode_pylsqpack() {
-    let Some(qifs) = common::qifs_dir("pylsqpack_cross") else { return };
-    match Command::new("python3").args(["-c", "import pylsqpack"]).output() {
+    let Some(qifs) = common::qifs_dir("pylsqpack_cross") else {
+        return;
+    };
+    match Command::new("python3")
+        .args(["-c", "import pylsqpack"])
+        .output()
+    {
         Err(e) => return unavailable(&format!("python3 cannot run: {e}")),
         Ok(o) if !o.status.success() => return unavailable("python3 cannot import pylsqpack"),
         Ok(_) => {}
@@ -37,5 +42,9 @@ fn pylsqpack_decodes_ours_and_we_decode_pylsqpack() {
     let _ = std::fs::remove_dir_all(&work);
     let stdout = String::from_utf8_lossy(&out.stdout);
     println!("{stdout}");
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

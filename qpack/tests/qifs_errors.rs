@@ -7,7 +7,9 @@ use qpack::{Decoder, DecoderConfig, QPACK_DECOMPRESSION_FAILED, QPACK_ENCODER_ST
 
 #[test]
 fn error_vectors() {
-    let Some(dir) = common::qifs_dir("error_vectors") else { return };
+    let Some(dir) = common::qifs_dir("error_vectors") else {
+        return;
+    };
     for i in 1..=12 {
         let data = std::fs::read(dir.join(format!("encoded/errors/err{i}"))).unwrap();
         let records = parse_records(&data).unwrap();

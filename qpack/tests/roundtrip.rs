@@ -34,7 +34,10 @@ fn strict_decode(data: &[u8], s: QifSettings, reorder: bool) -> Result<Vec<List>
             for u in d.on_encoder_stream(&r.payload).map_err(|e| e.to_string())? {
                 out.push((u.stream_id, plain(u.fields.map_err(|e| e.to_string())?)));
             }
-        } else if let Decoded::Done(f) = d.decode(r.stream_id, &r.payload).map_err(|e| e.to_string())? {
+        } else if let Decoded::Done(f) = d
+            .decode(r.stream_id, &r.payload)
+            .map_err(|e| e.to_string())?
+        {
             out.push((r.stream_id, plain(f)));
         }
         d.take_decoder_stream_bytes();
@@ -48,8 +51,13 @@ fn strict_decode(data: &[u8], s: QifSettings, reorder: bool) -> Result<Vec<List>
 
 #[test]
 fn encoder_decoder_round_trip_on_all_qif_inputs() {
-    let Some(dir) = qifs_dir("encoder_decoder_round_trip_on_all_qif_inputs") else { return };
-    let mut inputs: Vec<_> = std::fs::read_dir(dir.join("qifs")).unwrap().map(|e| e.unwrap().path()).collect();
+    let Some(dir) = qifs_dir("encoder_decoder_round_trip_on_all_qif_inputs") else {
+        return;
+    };
+    let mut inputs: Vec<_> = std::fs::read_dir(dir.join("qifs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     inputs.sort();
     let mut runs = 0;
     for path in inputs {
@@ -58,10 +66,18 @@ fn encoder_decoder_round_trip_on_all_qif_inputs() {
         for table_size in [0, 256, 512, 4096] {
             for max_blocked in [0, 100] {
                 for immediate_ack in [false, true] {
-                    let s = QifSettings { table_size, max_blocked, immediate_ack };
+                    let s = QifSettings {
+                        table_size,
+                        max_blocked,
+                        immediate_ack,
+                    };
                     let data = encode_lists(&lists, s);
                     let what = format!("{} {s:?}", path.display());
-                    assert_eq!(strict_decode(&data, s, false).expect(&what), expected, "{what}");
+                    assert_eq!(
+                        strict_decode(&data, s, false).expect(&what),
+                        expected,
+                        "{what}"
+                    );
                     if max_blocked > 0 {
                         let got = strict_decode(&data, s, true).expect(&what);
                         assert_eq!(got, expected, "{what} reordered");

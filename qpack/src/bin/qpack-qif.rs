@@ -51,14 +51,31 @@ enum Command {
 
 fn run(cli: Cli) -> Result<(), String> {
     let read = |p: &PathBuf| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
-    let write = |p: &PathBuf, data: &[u8]| std::fs::write(p, data).map_err(|e| format!("{}: {e}", p.display()));
+    let write = |p: &PathBuf, data: &[u8]| {
+        std::fs::write(p, data).map_err(|e| format!("{}: {e}", p.display()))
+    };
     match cli.command {
-        Command::Encode { table_size, max_blocked, immediate_ack, input, output } => {
+        Command::Encode {
+            table_size,
+            max_blocked,
+            immediate_ack,
+            input,
+            output,
+        } => {
             let lists = parse_qif(&read(&input)?);
-            let settings = QifSettings { table_size, max_blocked, immediate_ack };
+            let settings = QifSettings {
+                table_size,
+                max_blocked,
+                immediate_ack,
+            };
             write(&output, &encode_lists(&lists, settings))
         }
-        Command::Decode { table_size, max_blocked, input, output } => {
+        Command::Decode {
+            table_size,
+            max_blocked,
+            input,
+            output,
+        } => {
             let lists = decode_file(&read(&input)?, table_size, max_blocked)
                 .map_err(|e| format!("{}: {e}", input.display()))?;
             write(&output, &write_qif(&lists))

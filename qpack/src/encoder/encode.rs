@@ -30,19 +30,37 @@ impl Encoder {
     /// Encode `fields` for `stream_id`. Encoder-stream instructions the block depends on are
     /// appended to `encoder_stream` (send them before, or with, the block); returns the
     /// encoded field section.
-    pub fn encode(&mut self, stream_id: u64, fields: &[HeaderField], encoder_stream: &mut Vec<u8>) -> Vec<u8> {
-        let already_blocking = self.outstanding.get(&stream_id).is_some_and(|s| self.sections_block(s));
+    pub fn encode(
+        &mut self,
+        stream_id: u64,
+        fields: &[HeaderField],
+        encoder_stream: &mut Vec<u8>,
+    ) -> Vec<u8> {
+        let already_blocking = self
+            .outstanding
+            .get(&stream_id)
+            .is_some_and(|s| self.sections_block(s));
         // RFC 9204 §2.1.2: never let more streams risk blocking than the peer allows.
         let can_block = self.peer_max_capacity > 0
             && (already_blocking || (self.blocked_streams() as u64) < self.max_blocked_streams);
-        let mut section = Section { can_block, refs: Vec::new(), max_ref: None };
-        let reps: Vec<(Rep, bool)> =
-            fields.iter().map(|f| self.choose(f, &mut section, encoder_stream)).collect();
+        let mut section = Section {
+            can_block,
+            refs: Vec::new(),
+            max_ref: None,
+        };
+        let reps: Vec<(Rep, bool)> = fields
+            .iter()
+            .map(|f| self.choose(f, &mut section, encoder_stream))
+            .collect();
 
         let ric = section.max_ref.map_or(0, |m| m + 1);
         let mut out = Vec::with_capacity(fields.len() * 4 + 2);
         // RFC 9204 §4.5.1.1: Required Insert Count is sent modulo 2 * MaxEntries.
-        let encoded_ric = if ric == 0 { 0 } else { ric % (2 * (self.peer_max_capacity / 32)) + 1 };
+        let encoded_ric = if ric == 0 {
+            0
+        } else {
+            ric % (2 * (self.peer_max_capacity / 32)) + 1
+        };
         // Base = Required Insert Count: Delta Base 0, and no post-base indices needed.
         write_prefix(&mut out, encoded_ric, false, 0);
         let relative = |abs: u64| ric - 1 - abs;
@@ -58,8 +76,14 @@ impl Encoder {
             }
         }
         if ric > 0 {
-            let entry = Outstanding { required_insert_count: ric, refs: section.refs };
-            self.outstanding.entry(stream_id).or_default().push_back(entry);
+            let entry = Outstanding {
+                required_insert_count: ric,
+                refs: section.refs,
+            };
+            self.outstanding
+                .entry(stream_id)
+                .or_default()
+                .push_back(entry);
         }
         out
     }
@@ -84,7 +108,12 @@ impl Encoder {
     }
 
     fn choose(&mut self, f: &HeaderField, section: &mut Section, enc: &mut Vec<u8>) -> (Rep, bool) {
-        let never = f.sensitive || self.config.never_index_names.iter().any(|n| n[..] == f.name[..]);
+        let never = f.sensitive
+            || self
+                .config
+                .never_index_names
+                .iter()
+                .any(|n| n[..] == f.name[..]);
         let found = static_table::find(&f.name, &f.value);
         if never {
             // RFC 9204 §7.1.3: a never-indexed field is always a literal with the 'N' bit.
@@ -144,7 +173,8 @@ impl Encoder {
         section: &Section,
         enc: &mut Vec<u8>,
     ) -> Option<u64> {
-        if !self.table.can_fit(size, self.known_received_count) || !self.insert_worthwhile(section) {
+        if !self.table.can_fit(size, self.known_received_count) || !self.insert_worthwhile(section)
+        {
             return None;
         }
         let relative = self.table.insert_count() - 1 - abs;
@@ -154,7 +184,12 @@ impl Encoder {
     }
 
     /// A literal, with the cheapest name reference that cannot block or pin a draining entry.
-    fn literal(&mut self, f: &HeaderField, found: Option<StaticMatch>, section: &mut Section) -> Rep {
+    fn literal(
+        &mut self,
+        f: &HeaderField,
+        found: Option<StaticMatch>,
+        section: &mut Section,
+    ) -> Rep {
         if let Some(StaticMatch::Name(i) | StaticMatch::Full(i)) = found {
             return Rep::StaticName(i as u64);
         }
@@ -173,7 +208,11 @@ impl Encoder {
         self.announce_capacity(enc);
         let instruction = match (found, self.table.find_name(&f.name)) {
             (Some(StaticMatch::Name(i) | StaticMatch::Full(i)), _) => {
-                EncoderInstruction::InsertWithNameRef { is_static: true, index: i as u64, value: f.value.clone() }
+                EncoderInstruction::InsertWithNameRef {
+                    is_static: true,
+                    index: i as u64,
+                    value: f.value.clone(),
+                }
             }
             // References on the encoder stream never block or pin (RFC 9204 §2.1.1), and may
             // name an entry this very insertion evicts (§4.3.2).
@@ -182,9 +221,10 @@ impl Encoder {
                 index: self.table.insert_count() - 1 - abs,
                 value: f.value.clone(),
             },
-            (None, None) => {
-                EncoderInstruction::InsertWithLiteralName { name: f.name.clone(), value: f.value.clone() }
-            }
+            (None, None) => EncoderInstruction::InsertWithLiteralName {
+                name: f.name.clone(),
+                value: f.value.clone(),
+            },
         };
         instruction.write(enc);
         self.table.insert(f.name.clone(), f.value.clone())

@@ -28,7 +28,11 @@ pub struct EncoderConfig {
 
 impl Default for EncoderConfig {
     fn default() -> Self {
-        EncoderConfig { max_table_capacity: 16 * 1024, never_index_names: Vec::new(), draining_sixteenths: 3 }
+        EncoderConfig {
+            max_table_capacity: 16 * 1024,
+            never_index_names: Vec::new(),
+            draining_sixteenths: 3,
+        }
     }
 }
 
@@ -36,7 +40,8 @@ impl EncoderConfig {
     /// Also never index `authorization`, `proxy-authorization` and `cookie` values.
     pub fn with_sensitive_defaults(mut self) -> Self {
         for n in ["authorization", "proxy-authorization", "cookie"] {
-            self.never_index_names.push(Bytes::from_static(n.as_bytes()));
+            self.never_index_names
+                .push(Bytes::from_static(n.as_bytes()));
         }
         self
     }
@@ -122,11 +127,16 @@ impl Encoder {
     /// Streams that could currently be blocked at the decoder: those with an
     /// unacknowledged section needing entries the decoder may not have (RFC 9204 §2.1.2).
     pub fn blocked_streams(&self) -> usize {
-        self.outstanding.values().filter(|s| self.sections_block(s)).count()
+        self.outstanding
+            .values()
+            .filter(|s| self.sections_block(s))
+            .count()
     }
 
     fn sections_block(&self, sections: &VecDeque<Outstanding>) -> bool {
-        sections.iter().any(|s| s.required_insert_count > self.known_received_count)
+        sections
+            .iter()
+            .any(|s| s.required_insert_count > self.known_received_count)
     }
 
     /// Process bytes from the peer's decoder stream; instructions may be split anywhere.
@@ -157,17 +167,20 @@ impl Encoder {
             DecoderInstruction::SectionAck(stream_id) => {
                 // RFC 9204 §4.4.1: acknowledging a stream with nothing outstanding is a
                 // decoder stream error. Sections on a stream are acknowledged in order.
-                let queue = self
-                    .outstanding
-                    .get_mut(&stream_id)
-                    .ok_or(QpackError::DecoderStream("acknowledgment of an unknown section"))?;
+                let queue =
+                    self.outstanding
+                        .get_mut(&stream_id)
+                        .ok_or(QpackError::DecoderStream(
+                            "acknowledgment of an unknown section",
+                        ))?;
                 let section = queue.pop_front().expect("queues are removed when empty");
                 if queue.is_empty() {
                     self.outstanding.remove(&stream_id);
                 }
                 self.release(&section);
                 // RFC 9204 §2.1.4: an acknowledged section implies its inserts arrived.
-                self.known_received_count = self.known_received_count.max(section.required_insert_count);
+                self.known_received_count =
+                    self.known_received_count.max(section.required_insert_count);
             }
             DecoderInstruction::StreamCancel(stream_id) => {
                 for section in self.outstanding.remove(&stream_id).unwrap_or_default() {

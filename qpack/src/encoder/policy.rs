@@ -44,7 +44,12 @@ const MAX_NAMES: usize = 1024;
 
 impl History {
     pub fn new(limit: usize) -> Self {
-        History { window: VecDeque::with_capacity(limit), counts: HashMap::new(), limit, names: HashMap::new() }
+        History {
+            window: VecDeque::with_capacity(limit),
+            counts: HashMap::new(),
+            limit,
+            names: HashMap::new(),
+        }
     }
 
     /// Whether values of this name have mostly been new so far (at least a few samples).
@@ -95,7 +100,13 @@ pub(super) fn is_volatile(name: &[u8]) -> bool {
 
 /// Decide whether to insert a field of `size` bytes (RFC 9204 §3.2.1) into a table of
 /// `capacity`, given whether the same name and value were seen recently.
-pub(super) fn should_insert(history: &History, name: &[u8], size: u64, capacity: u64, seen: bool) -> bool {
+pub(super) fn should_insert(
+    history: &History,
+    name: &[u8],
+    size: u64,
+    capacity: u64,
+    seen: bool,
+) -> bool {
     if size > capacity {
         return false;
     }

@@ -111,7 +111,9 @@ impl EncoderTable {
     /// pinned just when the table needs the room, so it is better duplicated.
     pub fn is_draining(&self, abs: u64, drain: u64) -> bool {
         let free = self.capacity - self.size;
-        let Some(pos) = abs.checked_sub(self.dropped) else { return false };
+        let Some(pos) = abs.checked_sub(self.dropped) else {
+            return false;
+        };
         let mut before = free;
         for e in self.entries.iter().take(pos as usize) {
             before += e.size();
@@ -132,7 +134,11 @@ impl EncoderTable {
         slot.newest = abs;
         slot.values.insert(value.clone(), abs);
         self.size += size;
-        self.entries.push_back(Entry { name, value, refs: 0 });
+        self.entries.push_back(Entry {
+            name,
+            value,
+            refs: 0,
+        });
         abs
     }
 
@@ -144,7 +150,10 @@ impl EncoderTable {
 
     fn evict_to(&mut self, target: u64) {
         while self.size > target {
-            let e = self.entries.pop_front().expect("size > 0 means entries exist");
+            let e = self
+                .entries
+                .pop_front()
+                .expect("size > 0 means entries exist");
             let abs = self.dropped;
             self.dropped += 1;
             self.size -= e.size();

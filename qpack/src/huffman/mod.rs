@@ -101,7 +101,11 @@ fn build() -> Machine {
             };
         }
     }
-    assert_eq!(children.len(), 256, "a complete code over 257 symbols has 256 internal nodes");
+    assert_eq!(
+        children.len(),
+        256,
+        "a complete code over 257 symbols has 256 internal nodes"
+    );
     let mut transitions = vec![Transition::default(); 256 * 16];
     for state in 0..256 {
         for nibble in 0..16u8 {
@@ -199,13 +203,19 @@ mod tests {
         // A whole byte of ones after a complete symbol is more than 7 bits of padding.
         assert_eq!(decode(&[0b0001_1111, 0xff], &mut out), Err(HuffmanError));
         // EOS itself (30 ones) is an error.
-        assert_eq!(decode(&[0xff, 0xff, 0xff, 0xff], &mut out), Err(HuffmanError));
+        assert_eq!(
+            decode(&[0xff, 0xff, 0xff, 0xff], &mut out),
+            Err(HuffmanError)
+        );
         out.clear();
         assert_eq!(decode(&[0b0001_1111], &mut out), Ok(()));
         assert_eq!(out, b"a");
     }
 
     fn hex(s: &str) -> Vec<u8> {
-        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
     }
 }
