@@ -10,6 +10,25 @@
 //! The application uses short-lived borrowed views: [`StreamsState::send`] gives a
 //! [`SendStream`] and [`StreamsState::recv`] a [`RecvStream`]; what happens in the background
 //! comes out of [`StreamsState::poll_event`] as [`StreamEvent`]s.
+//!
+//! # Gluing a connection to it
+//!
+//! - Setup: `StreamsState::new(side, config)`; put [`StreamsState::local_limits`] in our
+//!   transport parameters and pass the peer's to [`StreamsState::set_peer_limits`] (again for
+//!   remembered 0-RTT ones, limits only grow).
+//! - Incoming (1-RTT/0-RTT packets): STREAM → `on_stream_frame(id, offset, data, fin)`,
+//!   RESET_STREAM → `on_reset_stream`, STOP_SENDING → `on_stop_sending`, MAX_DATA →
+//!   `on_max_data`, MAX_STREAM_DATA → `on_max_stream_data`, MAX_STREAMS → `on_max_streams`,
+//!   DATA_BLOCKED / STREAM_DATA_BLOCKED / STREAMS_BLOCKED → `on_*_blocked`. An `Err` is a
+//!   connection error: close with its code (the frame type is filled in).
+//! - Outgoing, per packet: `poll_control(now, rtt, space)` until `None`, then
+//!   `poll_stream_data(space - overhead)` (see [`stream_frame_overhead`]) until `None` or the
+//!   packet is full. Record each [`StreamControl`] and each (id, offset, len, fin) of a
+//!   [`StreamChunk`] with the packet.
+//! - Acks and losses: `on_control_acked` / `on_control_lost` with the recorded
+//!   [`StreamControl`], `on_stream_acked` / `on_stream_lost` with the recorded chunk ranges.
+//!   Retransmission is automatic: lost information is re-queued with its current value.
+//! - [`StreamsState::wants_transmit`] says whether a packet may be worth building.
 
 mod assembler;
 mod control;

@@ -82,6 +82,9 @@ pub struct StreamsState {
     pub(crate) sched: Scheduler,
     pub(crate) pending: PendingControl,
     pub(crate) events: VecDeque<StreamEvent>,
+    /// An `Available` event per direction is queued and not yet polled: a peer raising
+    /// MAX_STREAMS in many small steps must not grow the event queue without bound.
+    pub(crate) available_queued: [bool; 2],
 }
 
 impl StreamsState {
@@ -112,6 +115,7 @@ impl StreamsState {
             sched: Scheduler::default(),
             pending: PendingControl::default(),
             events: VecDeque::new(),
+            available_queued: [false; 2],
         }
     }
 
@@ -249,7 +253,11 @@ impl StreamsState {
 
     /// The next event for the application.
     pub fn poll_event(&mut self) -> Option<StreamEvent> {
-        self.events.pop_front()
+        let ev = self.events.pop_front()?;
+        if let StreamEvent::Available { dir } = ev {
+            self.available_queued[dir.idx()] = false;
+        }
+        Some(ev)
     }
 
     /// Validates the stream a frame refers to and opens peer streams implicitly. Returns whether
@@ -511,7 +519,10 @@ impl StreamsState {
         // ignored."
         if count > self.max_local[d] {
             self.max_local[d] = count;
-            self.events.push_back(StreamEvent::Available { dir });
+            if !self.available_queued[d] {
+                self.available_queued[d] = true;
+                self.events.push_back(StreamEvent::Available { dir });
+            }
         }
     }
 

@@ -257,3 +257,39 @@ fn stop_then_reset_frees_and_loss_of_stop_sending_is_retransmitted_only_while_us
     // The reset's bytes were released to the connection window.
     assert_eq!(s.recv_window.consumed(), 3);
 }
+
+#[test]
+fn size_known_then_reset() {
+    let mut s = server();
+    s.on_stream_frame(C0, 5, Bytes::from_static(b"end"), true)
+        .unwrap();
+    assert_eq!(s.recv(C0).unwrap().state(), Some(RecvState::SizeKnown));
+    s.on_reset_stream(C0, vi(8), 8).unwrap();
+    assert_eq!(s.recv(C0).unwrap().state(), Some(RecvState::ResetRecvd));
+    // The buffered out-of-order bytes went back to the connection window.
+    assert_eq!(s.recv_window.consumed(), 8);
+    // RFC 9000 §4.5: data beyond the final size is still an error after the reset.
+    let e = s
+        .on_stream_frame(C0, 8, Bytes::from_static(b"x"), false)
+        .unwrap_err();
+    assert_eq!(code(e), TransportErrorCode::FINAL_SIZE_ERROR);
+}
+
+#[test]
+fn max_stream_data_not_sent_after_size_known() {
+    let cfg = StreamsConfig {
+        stream_receive_window: 100,
+        ..StreamsConfig::default()
+    };
+    let mut s = StreamsState::new(Side::Server, cfg);
+    s.on_stream_frame(CU0, 0, Bytes::from(vec![0; 90]), true)
+        .unwrap();
+    read_all(&mut s, CU0);
+    let now = t0();
+    let frames: Vec<_> =
+        std::iter::from_fn(|| s.poll_control(now, Duration::from_millis(10), 1200)).collect();
+    // RFC 9000 §13.3: no MAX_STREAM_DATA once the final size is known.
+    assert!(frames
+        .iter()
+        .all(|f| !matches!(f, StreamControl::MaxStreamData { .. })));
+}

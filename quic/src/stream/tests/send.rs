@@ -244,3 +244,63 @@ fn send_side_state_errors() {
         assert_eq!(code(e), TransportErrorCode::STREAM_STATE_ERROR);
     }
 }
+
+#[test]
+fn reset_from_ready_and_from_data_sent() {
+    let mut c = client();
+    let now = t0();
+    let rtt = Duration::from_millis(10);
+    // Ready → Reset Sent: nothing was sent, final size 0.
+    let a = c.open(Dir::Bi).unwrap();
+    c.send(a).unwrap().reset(vi(1)).unwrap();
+    assert_eq!(
+        c.poll_control(now, rtt, 1200),
+        Some(StreamControl::ResetStream {
+            id: a,
+            error_code: vi(1),
+            final_size: 0
+        })
+    );
+    // Data Sent → Reset Sent: acks of old data are then ignored.
+    let b = c.open(Dir::Uni).unwrap();
+    c.send(b).unwrap().write(b"xyz").unwrap();
+    c.send(b).unwrap().finish().unwrap();
+    let ch = c.poll_stream_data(100).unwrap();
+    assert!(ch.fin);
+    assert_eq!(c.send(b).unwrap().state(), Some(SendState::DataSent));
+    c.send(b).unwrap().reset(vi(2)).unwrap();
+    c.on_stream_acked(b, 0, 3, true);
+    c.on_stream_lost(b, 0, 3, true);
+    assert_eq!(
+        c.poll_stream_data(100),
+        None,
+        "no retransmission after a reset"
+    );
+    assert!(Pair::events(&mut c).is_empty(), "no Finished after a reset");
+    assert_eq!(c.send(b).unwrap().state(), Some(SendState::ResetSent));
+    // Data Recvd: too late to reset.
+    let d = c.open(Dir::Uni).unwrap();
+    c.send(d).unwrap().finish().unwrap();
+    let ch = c.poll_stream_data(100).unwrap();
+    c.send(d).unwrap().finish().unwrap_err();
+    c.on_stream_acked(d, ch.offset, 0, true);
+    assert!(c.send(d).is_none());
+}
+
+#[test]
+fn available_events_are_coalesced() {
+    let mut c = StreamsState::new(Side::Client, StreamsConfig::default());
+    for n in 1..100 {
+        c.on_max_streams(Dir::Uni, n).unwrap();
+    }
+    assert_eq!(
+        Pair::events(&mut c),
+        vec![StreamEvent::Available { dir: Dir::Uni }]
+    );
+    c.on_max_streams(Dir::Uni, 200).unwrap();
+    assert_eq!(
+        Pair::events(&mut c),
+        vec![StreamEvent::Available { dir: Dir::Uni }]
+    );
+    assert_eq!(c.available(Dir::Uni), 200);
+}
