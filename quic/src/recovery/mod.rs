@@ -36,6 +36,39 @@
 //!   Handshake keys are dropped, [`Recovery::set_amplification_blocked`] (server),
 //!   [`Recovery::set_peer_max_ack_delay`] once transport parameters arrive,
 //!   [`Recovery::on_zero_rtt_rejected`], [`Recovery::on_retry`].
+//!
+//! ```
+//! use quic::crypto::Side;
+//! use quic::recovery::{AckOutcome, PacketSpace, Recovery, RecoveryConfig, TimeoutOutcome};
+//! use std::time::{Duration, Instant};
+//!
+//! # let start = Instant::now();
+//! // The token is the connection's handle on what each packet carried.
+//! let mut recovery: Recovery<u32> = Recovery::new(RecoveryConfig::new(Side::Server));
+//! recovery.set_handshake_confirmed(start);
+//! recovery.on_packet_sent(start, PacketSpace::Data, 0, 1200, true, true, 70);
+//! recovery.on_packet_sent(start, PacketSpace::Data, 1, 1200, true, true, 71);
+//!
+//! let mut out = AckOutcome::new(); // reused for every call
+//! let ack_time = start + Duration::from_millis(30);
+//! recovery
+//!     .on_ack_received(ack_time, PacketSpace::Data, [1..=1], Duration::ZERO, None, &mut out)
+//!     .expect("packet 1 was sent");
+//! assert_eq!(out.acked[0].token, 71);
+//!
+//! // Packet 0 is not yet lost (one packet behind, 30 ms old): a loss timer is armed.
+//! let deadline = recovery.loss_detection_timer().unwrap();
+//! let outcome = recovery.on_loss_detection_timeout(deadline, &mut out);
+//! assert!(matches!(outcome, TimeoutOutcome::Lost { space: PacketSpace::Data, .. }));
+//! assert_eq!(out.lost[0].token, 70);
+//! ```
+//!
+//! # Simplifications
+//!
+//! Persistent congestion (RFC 9002 §7.6.2) is judged from the packets declared lost together
+//! in one packet number space, which §7.6.2 permits ("MAY use state for just the packet number
+//! space that was acknowledged"). ECN validation (RFC 9000 §13.4.2) is left to the connection,
+//! which passes the ECN-CE count only once the path's ECN is validated.
 
 pub mod ack_ranges;
 pub mod ack_state;

@@ -90,6 +90,10 @@ pub(super) struct LossScan {
 #[derive(Debug, Clone)]
 pub(super) struct SentPackets<T> {
     entries: VecDeque<Entry<T>>,
+    /// Number of leading entries known to be resolved. States only move away from
+    /// `Outstanding`, so this only grows (until entries are popped); loss detection starts here
+    /// instead of rescanning tombstones kept for spurious-loss detection.
+    resolved_prefix: usize,
     skipped: SmallVec<[u64; MAX_SKIPPED]>,
     /// Largest packet number sent or skipped; packet numbers must exceed it.
     pub largest_sent: Option<u64>,
@@ -111,6 +115,7 @@ impl<T> Default for SentPackets<T> {
     fn default() -> Self {
         Self {
             entries: VecDeque::new(),
+            resolved_prefix: 0,
             skipped: SmallVec::new(),
             largest_sent: None,
             largest_acked: None,
@@ -225,7 +230,16 @@ impl<T> SentPackets<T> {
         // Send time of the first packet of the current run of lost ack-eliciting packets with
         // no acknowledged packet between them.
         let mut run_start: Option<Instant> = None;
-        for entry in self.entries.iter_mut() {
+        while self
+            .entries
+            .get(self.resolved_prefix)
+            .is_some_and(|e| e.state != State::Outstanding)
+        {
+            self.resolved_prefix += 1;
+        }
+        // Everything before the first outstanding packet is resolved: nothing to declare lost
+        // there, and a persistent-congestion run can only start at an outstanding packet.
+        for entry in self.entries.range_mut(self.resolved_prefix..) {
             if entry.pn > largest_acked {
                 break;
             }
@@ -299,6 +313,7 @@ impl<T> SentPackets<T> {
                 break;
             }
             self.entries.pop_front();
+            self.resolved_prefix = self.resolved_prefix.saturating_sub(1);
         }
     }
 
@@ -314,6 +329,7 @@ impl<T> SentPackets<T> {
             }
         }
         self.entries.clear();
+        self.resolved_prefix = 0;
         self.bytes_in_flight = 0;
         self.ack_eliciting_in_flight = 0;
         self.time_of_last_ack_eliciting = None;
