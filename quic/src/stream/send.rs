@@ -68,6 +68,8 @@ pub(crate) struct Send {
     stop_code: Option<VarInt>,
     /// A write was refused for lack of buffer space; tell the application when it frees up.
     pub(crate) want_writable: bool,
+    /// In the connection's list of streams waiting for MAX_DATA (avoids duplicates there).
+    pub(crate) conn_parked: bool,
 }
 
 impl Send {
@@ -80,6 +82,7 @@ impl Send {
             reset: None,
             stop_code: None,
             want_writable: false,
+            conn_parked: false,
         }
     }
 
@@ -97,6 +100,15 @@ impl Send {
             SendState::ResetSent => self.reset,
             _ => None,
         }
+    }
+
+    /// Whether the application still considers the stream open for sending (not finished and
+    /// acknowledged, not reset).
+    pub(crate) fn is_live(&self) -> bool {
+        matches!(
+            self.state,
+            SendState::Ready | SendState::Send | SendState::DataSent
+        )
     }
 
     pub(crate) fn is_closed(&self) -> bool {

@@ -425,7 +425,7 @@ impl StreamsState {
         // RESET_STREAM frame if the stream is in the "Ready" or "Send" state", and "SHOULD copy
         // the error code from the STOP_SENDING frame". In "Data Sent" we reset too rather than
         // retransmit data the peer does not want.
-        let was_live = !send.is_closed();
+        let was_live = send.is_live();
         self.reset_send(id, error_code);
         if was_live {
             self.events
@@ -460,6 +460,9 @@ impl StreamsState {
     pub fn on_max_data(&mut self, max: u64) {
         if self.send_credit.raise(max) {
             for id in std::mem::take(&mut self.conn_blocked_senders) {
+                if let Some(send) = self.streams.get_mut(&id).and_then(|s| s.send.as_mut()) {
+                    send.conn_parked = false;
+                }
                 self.requeue(id);
             }
         }

@@ -363,7 +363,10 @@ impl StreamsState {
                 }
                 NextChunk::BlockedConn => {
                     // Parked until MAX_DATA.
-                    self.conn_blocked_senders.push(id);
+                    if !send.conn_parked {
+                        send.conn_parked = true;
+                        self.conn_blocked_senders.push(id);
+                    }
                     if self.send_credit.take_blocked().is_some() {
                         self.pending.data_blocked = true;
                     }
