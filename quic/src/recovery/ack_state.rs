@@ -239,8 +239,9 @@ impl AckState {
     }
 
     /// The ACK Delay to report: time since the largest packet number was received (RFC 9000
-    /// §13.2.5). The caller scales it by 2^ack_delay_exponent. For Initial and Handshake the
-    /// value is still the measured delay; RFC 9000 §19.3 notes the peer ignores it there.
+    /// §13.2.5). The caller encodes it in microseconds divided by 2^ack_delay_exponent (RFC 9000
+    /// §19.3). It is reported in every space; for Initial packets the peer may ignore it (RFC
+    /// 9002 §5.3).
     pub fn ack_delay(&self, now: Instant) -> Duration {
         self.largest
             .map_or(Duration::ZERO, |(_, at)| now.saturating_duration_since(at))

@@ -275,6 +275,9 @@ pub struct Recovery<T> {
     app_limited: bool,
     /// Probe packets owed after a PTO, per space.
     probes: [u8; 3],
+    /// One packet may exceed the window right after entering recovery (RFC 9002 Appendix B.6
+    /// `MaybeSendOnePacket`).
+    recovery_packet: bool,
     stats: RecoveryStats,
 }
 
@@ -298,6 +301,7 @@ impl<T> Recovery<T> {
             amplification_blocked: false,
             app_limited: false,
             probes: [0; 3],
+            recovery_packet: false,
             stats: RecoveryStats::default(),
         }
     }
@@ -340,6 +344,11 @@ impl<T> Recovery<T> {
             if bytes_in_flight >= self.cc.window() {
                 self.app_limited = false;
             }
+            if bytes_in_flight > self.cc.window() {
+                // That was the one packet allowed beyond the window on entering recovery (or
+                // a probe, which does not need the allowance).
+                self.recovery_packet = false;
+            }
             self.set_loss_detection_timer(now);
         }
     }
@@ -380,6 +389,9 @@ impl<T> Recovery<T> {
         I::IntoIter: Clone,
     {
         out.clear();
+        // The allowance of one packet beyond the window only follows the ACK that entered
+        // recovery.
+        self.recovery_packet = false;
         let mut summary = AckSummary::default();
         let i = space.index();
         if self.discarded[i] {
@@ -462,7 +474,7 @@ impl<T> Recovery<T> {
                     sent.ecn_ce = ce;
                     summary.ecn_ce_increased = true;
                     self.stats.congestion_events += 1;
-                    self.cc.on_congestion_event(now, time_sent, false, 0);
+                    self.congestion_event(now, time_sent, false, 0);
                 }
             }
         }
@@ -679,8 +691,11 @@ impl<T> Recovery<T> {
     /// RFC 9002 §7: "An endpoint MUST NOT send a packet if it would cause bytes_in_flight ... to
     /// be larger than the congestion window, unless the packet is sent on a PTO timer
     /// expiration ... or when entering recovery". Only in-flight packets are limited.
+    /// After entering recovery one packet may go beyond the window (RFC 9002 §7.3.2: "If the
+    /// congestion window is reduced immediately, a single packet can be sent prior to
+    /// reduction").
     pub fn can_send(&self, bytes: u64) -> bool {
-        self.bytes_in_flight().saturating_add(bytes) <= self.cc.window()
+        self.recovery_packet || self.bytes_in_flight().saturating_add(bytes) <= self.cc.window()
     }
 
     /// Probe packets still owed in `space` after a PTO; they are exempt from the congestion
@@ -765,12 +780,7 @@ impl<T> Recovery<T> {
                 self.stats.persistent_congestion += 1;
                 tracing::debug!(?space, "persistent congestion");
             }
-            self.cc.on_congestion_event(
-                now,
-                sent_time,
-                scan.persistent_congestion,
-                scan.lost_bytes,
-            );
+            self.congestion_event(now, sent_time, scan.persistent_congestion, scan.lost_bytes);
             if scan.persistent_congestion {
                 // RFC 9002 §5.2: "Endpoints SHOULD set the min_rtt to the newest RTT sample
                 // after persistent congestion is established."
@@ -778,6 +788,25 @@ impl<T> Recovery<T> {
             }
         }
         scan
+    }
+
+    /// Reports a congestion event to the controller; a reduced window entitles the sender to
+    /// one packet beyond it (RFC 9002 Appendix B.6 `MaybeSendOnePacket`).
+    fn congestion_event(
+        &mut self,
+        now: Instant,
+        sent_time: Instant,
+        persistent_congestion: bool,
+        lost_bytes: u64,
+    ) {
+        let before = self.cc.window();
+        self.cc
+            .on_congestion_event(now, sent_time, persistent_congestion, lost_bytes);
+        if persistent_congestion {
+            self.recovery_packet = false;
+        } else if self.cc.window() < before {
+            self.recovery_packet = true;
+        }
     }
 
     /// RFC 9002 §7.6.1: "(smoothed_rtt + max(4*rttvar, kGranularity) + max_ack_delay) *

@@ -463,6 +463,30 @@ fn loss_by_packet_threshold_then_time_threshold_timer() {
 }
 
 #[test]
+fn one_packet_may_exceed_the_window_on_entering_recovery() {
+    let t0 = now();
+    let mut r = server(t0, true);
+    let mut pn = 0;
+    while r.can_send(SIZE as u64) {
+        send(&mut r, t0, PacketSpace::Data, pn);
+        pn += 1;
+    }
+    assert_eq!(pn, 10);
+    let (_, out) = ack(&mut r, t0 + ms(50), PacketSpace::Data, &[9..=9], ms(0)).unwrap();
+    assert_eq!(out.lost.len(), 7);
+    // Window 6000 with packets 7 and 8 still in flight: 3 packets fit, plus one more (B.6).
+    let mut sent = 0;
+    while r.can_send(SIZE as u64) {
+        send(&mut r, t0 + ms(50), PacketSpace::Data, pn);
+        pn += 1;
+        sent += 1;
+    }
+    assert_eq!(r.congestion_window(), 6_000);
+    assert_eq!(sent, 4);
+    assert!(r.bytes_in_flight() > r.congestion_window());
+}
+
+#[test]
 fn loss_by_time_threshold_on_ack() {
     let t0 = now();
     let mut r = server(t0, true);
