@@ -374,7 +374,6 @@ impl<T> Recovery<T> {
     /// sent in the space or one that was skipped (RFC 9000 §13.1: "An endpoint SHOULD treat
     /// receipt of an acknowledgment for a packet it did not send as a connection error of type
     /// PROTOCOL_VIOLATION, if it is able to detect the condition").
-    #[allow(clippy::too_many_arguments)]
     pub fn on_ack_received<I>(
         &mut self,
         now: Instant,
