@@ -22,6 +22,8 @@ enum Rep {
 struct Section {
     /// May this section reference entries the decoder has not acknowledged?
     can_block: bool,
+    /// Could a later section still spend a blocked-stream slot?
+    slots_left: bool,
     refs: Vec<u64>,
     max_ref: Option<u64>,
 }
@@ -43,8 +45,11 @@ impl Encoder {
         // RFC 9204 §2.1.2: never let more streams risk blocking than the peer allows.
         let can_block = self.peer_max_capacity > 0
             && (already_blocking || (self.blocked_streams() as u64) < self.max_blocked_streams);
+        // Entries inserted now can serve later sections while blocked-stream slots remain.
+        let slots_left = (self.blocked_streams() as u64) < self.max_blocked_streams;
         let mut section = Section {
             can_block,
+            slots_left,
             refs: Vec::new(),
             max_ref: None,
         };
@@ -101,7 +106,7 @@ impl Encoder {
     /// Whether new entries can pay off: this section can use them, or acknowledgments will
     /// make them usable later (or, once, to find out whether they will).
     fn insert_worthwhile(&mut self, section: &Section) -> bool {
-        if section.can_block || self.acks_seen {
+        if section.can_block || section.slots_left || self.acks_seen {
             return true;
         }
         !std::mem::replace(&mut self.probe_used, true)
