@@ -10,8 +10,8 @@ use arbitrary::Arbitrary;
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
 use quic::stream::{
-    Dir, Priority, Side, StreamChunk, StreamControl, StreamEvent, StreamId, StreamLimits,
-    StreamsConfig, StreamsState,
+    stream_frame_overhead, Dir, Priority, Side, StreamChunk, StreamControl, StreamEvent, StreamId,
+    StreamLimits, StreamsConfig, StreamsState,
 };
 use quic::VarInt;
 
@@ -91,6 +91,9 @@ enum Op {
     },
     PollData {
         max: u16,
+    },
+    PollFrame {
+        space: u16,
     },
     PollControl {
         max: u8,
@@ -306,9 +309,21 @@ fuzz_target!(|input: Input| {
             Op::PeerStreamsBlocked { uni, limit } => {
                 s.on_streams_blocked(dir(uni), limit % (1 << 61))
             }
-            Op::PollData { max } => {
-                if let Some(chunk) = s.poll_stream_data(usize::from(max)) {
-                    assert!(chunk.data.len() <= usize::from(max));
+            Op::PollData { .. } | Op::PollFrame { .. } => {
+                let polled = match op {
+                    Op::PollData { max } => s
+                        .poll_stream_data(usize::from(max))
+                        .inspect(|c| assert!(c.data.len() <= usize::from(max))),
+                    Op::PollFrame { space } => {
+                        let space = usize::from(space);
+                        s.poll_stream_frame(space).inspect(|c| {
+                            let overhead = stream_frame_overhead(c.id, c.offset, space);
+                            assert!(c.data.len() + overhead <= space, "frame does not fit");
+                        })
+                    }
+                    _ => None,
+                };
+                if let Some(chunk) = polled {
                     let end = chunk.offset + chunk.data.len() as u64;
                     // Retransmissions and new data carry exactly the bytes written.
                     assert_eq!(

@@ -133,6 +133,11 @@ impl Send {
         self.buf.has_unsent() && self.credit.available() == 0
     }
 
+    /// Stream offset of the next frame: the first lost byte, else the first unsent one.
+    pub(crate) fn next_offset(&self) -> u64 {
+        self.buf.next_lost(0).map_or(self.buf.sent(), |r| r.start)
+    }
+
     pub(crate) fn finish(&mut self) {
         if self.fin == Fin::None {
             self.fin = Fin::Pending;
@@ -147,6 +152,10 @@ impl Send {
             self.state,
             SendState::Ready | SendState::Send | SendState::DataSent
         ) {
+            return NextChunk::Nothing;
+        }
+        if max_len == 0 && (self.buf.has_lost() || self.buf.has_unsent()) {
+            // No room for data; only a lone FIN could go.
             return NextChunk::Nothing;
         }
         let end = self.buf.end();

@@ -90,7 +90,7 @@ impl SendBuffer {
     /// The first lost range, clipped to `max_len` bytes.
     pub(crate) fn next_lost(&self, max_len: u64) -> Option<Range<u64>> {
         let r = self.lost.first()?;
-        Some(r.start..r.end.min(r.start + max_len))
+        Some(r.start..r.end.min(r.start.saturating_add(max_len)))
     }
 
     /// Marks `range` (previously lost) as sent again.

@@ -310,12 +310,29 @@ impl StreamsState {
 
     /// The next STREAM frame's content, at most `max_len` data bytes, chosen by priority and
     /// round-robin. Lost data goes before new data; new data respects stream and connection
-    /// credit. The connection subtracts its frame overhead (see [`stream_frame_overhead`])
-    /// from the space left before calling, and may call again to fill a packet.
+    /// credit. The caller accounts for the frame's own overhead; see
+    /// [`poll_stream_frame`](Self::poll_stream_frame) to have it done here.
     pub fn poll_stream_data(&mut self, max_len: usize) -> Option<StreamChunk> {
         if max_len == 0 {
             return None;
         }
+        self.poll_stream(|_, _| Some(max_len))
+    }
+
+    /// Like [`poll_stream_data`](Self::poll_stream_data), but `space` is the room left in the
+    /// packet for the whole STREAM frame: the data is sized so that the frame, with type,
+    /// stream ID, offset and length fields (see [`stream_frame_overhead`]), fits. Call again to
+    /// fill the packet.
+    pub fn poll_stream_frame(&mut self, space: usize) -> Option<StreamChunk> {
+        self.poll_stream(|id, offset| space.checked_sub(stream_frame_overhead(id, offset, space)))
+    }
+
+    /// `max_len` gives the data budget for a stream's next frame at an offset, or `None` if
+    /// not even the frame's header fits.
+    fn poll_stream(
+        &mut self,
+        max_len: impl Fn(StreamId, u64) -> Option<usize>,
+    ) -> Option<StreamChunk> {
         let mut budget = self.sched.len();
         while budget > 0 {
             budget -= 1;
@@ -326,6 +343,12 @@ impl StreamsState {
             stream.queued = false;
             let Some(send) = stream.send.as_mut() else {
                 continue;
+            };
+            let Some(max_len) = max_len(id, send.next_offset()) else {
+                // No room for this stream's frame header: keep it scheduled and let the
+                // packet be finished.
+                self.requeue(id);
+                return None;
             };
             match send.next_chunk(max_len as u64, self.send_credit.available()) {
                 NextChunk::Data {
@@ -370,6 +393,11 @@ impl StreamsState {
                     if self.send_credit.take_blocked().is_some() {
                         self.pending.data_blocked = true;
                     }
+                }
+                NextChunk::Nothing if max_len == 0 => {
+                    // Room for a header but no data: keep it scheduled, finish the packet.
+                    self.requeue(id);
+                    return None;
                 }
                 NextChunk::Nothing => {}
             }

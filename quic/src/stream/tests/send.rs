@@ -304,3 +304,20 @@ fn available_events_are_coalesced() {
     );
     assert_eq!(c.available(Dir::Uni), 200);
 }
+
+#[test]
+fn poll_stream_frame_fits_the_space() {
+    let mut c = client();
+    let id = c.open(Dir::Uni).unwrap();
+    c.send(id).unwrap().write(&[0; 5000]).unwrap();
+    let ch = c.poll_stream_frame(1200).unwrap();
+    let overhead = stream_frame_overhead(id, ch.offset, 1200);
+    assert_eq!(ch.data.len() + overhead, 1200);
+    let ch2 = c.poll_stream_frame(1200).unwrap();
+    assert_eq!(ch2.offset, ch.data.len() as u64);
+    assert!(ch2.data.len() + stream_frame_overhead(id, ch2.offset, 1200) <= 1200);
+    // Too small for any header: nothing, and the stream stays scheduled.
+    assert_eq!(c.poll_stream_frame(3), None);
+    assert!(c.poll_stream_frame(100).is_some());
+    c.check_invariants();
+}
