@@ -22,6 +22,7 @@ pub mod frame;
 pub mod packet;
 pub mod recovery;
 pub mod stream;
+pub mod testing;
 pub mod tls;
 pub mod transport_error;
 pub mod transport_params;
