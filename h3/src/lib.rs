@@ -1,1 +1,14 @@
-//! HTTP/3 (RFC 9114). Not yet implemented: see the project issues; this crate only reserves its place in the workspace.
+//! HTTP/3 (RFC 9114) as a synchronous state machine.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod error;
+pub mod frame;
+pub mod settings;
+pub mod varint;
+
+pub use error::{Code, ConnectionError, H3Error, SendError, StreamError, StreamErrorKind};
+
+/// A QUIC stream ID.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct StreamId(pub u64);
