@@ -4,7 +4,10 @@
 
 pub mod error;
 pub mod frame;
+pub mod message;
+pub mod priority;
 pub mod settings;
+pub mod transport;
 pub mod varint;
 
 pub use error::{Code, ConnectionError, H3Error, SendError, StreamError, StreamErrorKind};

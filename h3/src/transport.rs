@@ -1,0 +1,83 @@
+//! The seam to QUIC: what the HTTP/3 state machine asks of a transport connection.
+//!
+//! # Why this shape
+//!
+//! Outgoing operations go through [`Transport`], passed as `&mut dyn Transport` to every
+//! [`Connection`](crate::Connection) call that may send; incoming events are pushed in by the
+//! caller (`on_stream_data`, `on_stream_reset`, `on_stop_sending`, `on_stream_writable`). So:
+//!
+//! * A QUIC connection implements it with a thin adapter over its stream views (open a
+//!   stream, `write_chunk` a `Bytes` without copying, finish, reset, stop, close); nothing is
+//!   shared or reference-counted between the two state machines, and neither owns the other.
+//! * Tests implement it with a few queues ([`crate::testing::MemTransport`]).
+//! * The HTTP/3 state never waits: a write the transport cannot take completely is kept
+//!   (as `Bytes`, no copy) and retried on `on_stream_writable`; a stream that cannot be
+//!   opened yet is retried on the next call.
+//!
+//! A poll-based design (`poll_transmit() -> (stream, bytes)`) was the alternative; it would
+//! need its own copy of every stream's send buffer, flow-control view and open-stream
+//! credit, duplicating what the QUIC stream layer already tracks.
+
+use crate::{Code, StreamId};
+use bytes::Bytes;
+
+/// Why a write failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum WriteError {
+    /// The peer sent STOP_SENDING with this code.
+    #[error("stopped by the peer with {0}")]
+    Stopped(Code),
+    /// The stream is finished, reset or unknown.
+    #[error("stream closed")]
+    Closed,
+}
+
+/// What the HTTP/3 state machine needs from a QUIC connection.
+pub trait Transport {
+    /// Opens a unidirectional stream, or `None` if the peer's stream limit allows none now.
+    fn open_uni(&mut self) -> Option<StreamId>;
+    /// Opens a bidirectional stream, or `None` if the peer's stream limit allows none now.
+    fn open_bidi(&mut self) -> Option<StreamId>;
+    /// Takes a prefix of `data` for sending on `id` (ideally without copying it); returns how
+    /// many bytes were taken, 0 when flow control or buffer space allow none now. The caller
+    /// retries the rest after `Connection::on_stream_writable`.
+    fn write(&mut self, id: StreamId, data: Bytes) -> Result<usize, WriteError>;
+    /// Ends the stream after the data written so far (FIN).
+    fn finish(&mut self, id: StreamId);
+    /// Abandons sending on `id` (RESET_STREAM).
+    fn reset(&mut self, id: StreamId, code: Code);
+    /// Asks the peer to stop sending on `id` (STOP_SENDING); data still arriving for it may
+    /// be dropped.
+    fn stop_sending(&mut self, id: StreamId, code: Code);
+    /// Closes the connection (CONNECTION_CLOSE with an application error code).
+    fn close(&mut self, code: Code, reason: &[u8]);
+}
+
+impl StreamId {
+    /// Whether the client opened this stream (RFC 9000 §2.1: the low bit is 0).
+    pub fn is_client_initiated(self) -> bool {
+        self.0 & 1 == 0
+    }
+
+    /// Whether the stream is bidirectional (RFC 9000 §2.1: the second bit is 0).
+    pub fn is_bidi(self) -> bool {
+        self.0 & 2 == 0
+    }
+
+    /// Whether this is a request stream: client-initiated and bidirectional (RFC 9114 §6.1).
+    pub fn is_request(self) -> bool {
+        self.0 & 3 == 0
+    }
+}
+
+impl std::fmt::Display for StreamId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl From<u64> for StreamId {
+    fn from(v: u64) -> Self {
+        StreamId(v)
+    }
+}
