@@ -248,6 +248,14 @@ impl LocalCids {
         Ok(self.active.remove(pos).map(|(_, cid)| cid))
     }
 
+    /// The active ID with this sequence number.
+    pub fn get(&self, sequence: u64) -> Option<ConnectionId> {
+        self.active
+            .iter()
+            .find(|(s, _)| *s == sequence)
+            .map(|(_, c)| *c)
+    }
+
     /// Every ID currently routed to this connection.
     pub fn iter(&self) -> impl Iterator<Item = &ConnectionId> {
         self.active.iter().map(|(_, c)| c)

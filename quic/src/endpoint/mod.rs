@@ -14,10 +14,14 @@ use rand::{Rng, RngCore, SeedableRng};
 
 use crate::cid::{ConnectionId, MAX_CID_LEN};
 use crate::connection::cids::{reset_token_for, ResetToken};
+use crate::connection::{ClientConfig, Connection, ConnectionParams, EndpointEvent, ServerConfig};
+use crate::crypto::Side;
 use crate::packet::{
     encode_version_negotiation, peek_invariant_header, LongType, PacketDecodeError, PartialDecode,
     ProtectedHeader, FIXED_BIT, LONG_HEADER_FORM,
 };
+use crate::tls::TlsSession;
+use crate::transport_error::TransportError;
 use crate::Version;
 
 mod refuse;
@@ -385,6 +389,106 @@ impl Endpoint {
             )));
         }
         Some(DatagramEvent::NewConnection(incoming))
+    }
+}
+
+impl Endpoint {
+    /// Starts a client connection to `remote`, authenticating the server as `server_name`.
+    pub fn connect(
+        &mut self,
+        now: std::time::Instant,
+        config: &ClientConfig,
+        remote: SocketAddr,
+        server_name: &str,
+    ) -> Result<(ConnectionHandle, Connection), TransportError> {
+        let local_cid = self.new_cid();
+        // RFC 9000 §7.2: the client's first Destination Connection ID is unpredictable and at
+        // least 8 bytes long.
+        let mut dcid = [0u8; 16];
+        self.rng.fill_bytes(&mut dcid);
+        let dcid = ConnectionId::new(&dcid).expect("16 bytes");
+        let params = Connection::local_params(
+            &config.transport,
+            &config.transport.streams,
+            Side::Client,
+            local_cid,
+            None,
+            None,
+        );
+        let mut encoded = Vec::new();
+        params.encode(&mut encoded);
+        let tls = TlsSession::client(config.tls.clone(), server_name, config.version, encoded)?;
+        let conn = Connection::new(
+            now,
+            ConnectionParams {
+                side: Side::Client,
+                version: config.version,
+                config: config.transport.clone(),
+                tls,
+                remote,
+                local_cid,
+                local_cid_len: self.config.local_cid_len,
+                remote_cid: dcid,
+                original_dst_cid: dcid,
+                reset_key: self.reset_key.clone(),
+                rng_seed: self.rng.random(),
+            },
+        );
+        let handle = self.register(local_cid, None);
+        Ok((handle, conn))
+    }
+
+    /// Accepts a client's connection attempt and processes its first datagram.
+    pub fn accept(
+        &mut self,
+        now: std::time::Instant,
+        incoming: Incoming,
+        config: &ServerConfig,
+    ) -> Result<(ConnectionHandle, Connection), TransportError> {
+        let local_cid = self.new_cid();
+        let params = Connection::local_params(
+            &config.transport,
+            &config.transport.streams,
+            Side::Server,
+            local_cid,
+            Some(incoming.original_dst_cid),
+            Some(self.reset_token(&local_cid)),
+        );
+        let mut encoded = Vec::new();
+        params.encode(&mut encoded);
+        let tls = TlsSession::server(config.tls.clone(), incoming.version, encoded)?;
+        let mut conn = Connection::new(
+            now,
+            ConnectionParams {
+                side: Side::Server,
+                version: incoming.version,
+                config: config.transport.clone(),
+                tls,
+                remote: incoming.remote,
+                local_cid,
+                local_cid_len: self.config.local_cid_len,
+                remote_cid: incoming.src_cid,
+                original_dst_cid: incoming.original_dst_cid,
+                reset_key: self.reset_key.clone(),
+                rng_seed: self.rng.random(),
+            },
+        );
+        let handle = self.register(
+            local_cid,
+            Some((incoming.remote, incoming.original_dst_cid)),
+        );
+        conn.handle_datagram(now, incoming.remote, incoming.datagram);
+        Ok((handle, conn))
+    }
+
+    /// Applies something a connection asked of the endpoint.
+    pub fn handle_event(&mut self, handle: ConnectionHandle, event: EndpointEvent) {
+        match event {
+            EndpointEvent::NewCid(cid) => self.add_cid(handle, cid),
+            EndpointEvent::RetireCid(cid) => self.retire_cid(handle, &cid),
+            EndpointEvent::HandshakeConfirmed => self.forget_initial(handle),
+            EndpointEvent::Drained => self.remove(handle),
+        }
     }
 }
 

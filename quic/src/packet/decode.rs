@@ -340,23 +340,52 @@ impl PartialDecode {
     /// (the header protection key's job), and `expected_pn` is the largest packet number
     /// received in this space plus one, used to expand the truncated number (RFC 9000 §17.1).
     pub fn finish(
-        mut self,
+        self,
         header_mask: impl FnOnce(&[u8; SAMPLE_LEN]) -> [u8; 5],
         expected_pn: u64,
     ) -> Result<Packet, PacketDecodeError> {
-        let sample = self.sample().ok_or(PacketDecodeError::InvalidHeader(
+        self.finish_with(
+            |sample, first, pn| {
+                let mask = header_mask(sample);
+                // RFC 9001 §5.4.1: 4 bits are protected in long headers, 5 in short headers.
+                *first ^= mask[0]
+                    & if *first & LONG_HEADER_FORM != 0 {
+                        0x0f
+                    } else {
+                        0x1f
+                    };
+                let pn_len = usize::from(*first & PN_LEN_MASK) + 1;
+                for (byte, m) in pn[..pn_len].iter_mut().zip(&mask[1..]) {
+                    *byte ^= m;
+                }
+                true
+            },
+            expected_pn,
+        )
+    }
+
+    /// Like [`finish`](Self::finish), for header-protection keys that unmask in place (such as
+    /// rustls's `quic::HeaderProtectionKey`): `unprotect(sample, first_byte, pn_field)` gets the
+    /// first byte and the 4 bytes where the packet number starts, and must unmask the first
+    /// byte and as many packet-number bytes as the unmasked first byte announces. It returns
+    /// false if it could not.
+    pub fn finish_with(
+        mut self,
+        unprotect: impl FnOnce(&[u8; SAMPLE_LEN], &mut u8, &mut [u8]) -> bool,
+        expected_pn: u64,
+    ) -> Result<Packet, PacketDecodeError> {
+        let sample = *self.sample().ok_or(PacketDecodeError::InvalidHeader(
             "packet too short for header protection",
         ))?;
-        let mask = header_mask(sample);
         let is_long = self.buf[0] & LONG_HEADER_FORM != 0;
-        // RFC 9001 §5.4.1: 4 bits are protected in long headers, 5 in short headers.
-        self.buf[0] ^= mask[0] & if is_long { 0x0f } else { 0x1f };
+        let (head, rest) = self.buf.split_at_mut(self.pn_offset);
+        // The sample lies 4 bytes past the packet number's start, so 4 bytes are there.
+        if !unprotect(&sample, &mut head[0], &mut rest[..4]) {
+            return Err(PacketDecodeError::InvalidHeader("header protection failed"));
+        }
         let first = self.buf[0];
         let pn_len = usize::from(first & PN_LEN_MASK) + 1;
         let pn_range = self.pn_offset..self.pn_offset + pn_len;
-        for (byte, m) in self.buf[pn_range.clone()].iter_mut().zip(&mask[1..]) {
-            *byte ^= m;
-        }
         let truncated = PacketNumber::decode(pn_len, &mut &self.buf[pn_range.clone()])?;
         let header_len = pn_range.end;
         // RFC 9000 §17.2: the Length field includes the packet number, so the AEAD tag must

@@ -30,7 +30,7 @@
 //!   Retransmission is automatic: lost information is re-queued with its current value.
 //! - [`StreamsState::wants_transmit`] says whether a packet may be worth building.
 
-mod assembler;
+pub(crate) mod assembler;
 mod control;
 mod flow;
 mod id;
