@@ -168,9 +168,10 @@ async def run_server(args: argparse.Namespace) -> None:
 
 
 class HqClientProtocol(QuicConnectionProtocol):
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, status: dict, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._pending: dict[int, tuple[asyncio.Future[bytes], list[bytes]]] = {}
+        self._status = status  # gets "closed": why the connection ended
 
     def fetch(self, path: str) -> asyncio.Future[bytes]:
         """Opens a stream, sends the request with FIN; the future resolves to the body."""
@@ -199,6 +200,7 @@ class HqClientProtocol(QuicConnectionProtocol):
                 )
         elif isinstance(event, ConnectionTerminated):
             reason = f"connection closed (error 0x{event.error_code:x} {event.reason_phrase!r})"
+            self._status.setdefault("closed", reason)
             for fut, _ in self._pending.values():
                 fut.set_exception(PeerError(reason))
             self._pending.clear()
@@ -235,7 +237,10 @@ async def run_client(args: argparse.Namespace, status: dict) -> None:
     os.makedirs(args.downloads, exist_ok=True)
     try:
         async with connect(
-            host, port, configuration=config, create_protocol=HqClientProtocol
+            host,
+            port,
+            configuration=config,
+            create_protocol=functools.partial(HqClientProtocol, status=status),
         ) as client:
             assert isinstance(client, HqClientProtocol)
             futures = [client.fetch(p) for p in paths]
@@ -254,13 +259,22 @@ async def run_client(args: argparse.Namespace, status: dict) -> None:
                 raise PeerError(f"{len(failures)} download(s) failed; first: {failures[0]}")
             client.close()
     except ConnectionError as e:
-        raise PeerError(f"handshake with {host}:{port} failed: {e or type(e).__name__}") from e
+        why = status.get("closed") or str(e) or type(e).__name__
+        raise PeerError(f"handshake with {host}:{port} failed: {why}") from e
     except OSError as e:
         raise PeerError(f"{host}:{port}: {e}") from e
 
 
+def quiet_connection_errors(loop: asyncio.AbstractEventLoop, context: dict) -> None:
+    # After a timeout, aioquic fails its (abandoned) handshake waiter while closing; that is
+    # already reported as the timeout, so do not print it again as an unretrieved exception.
+    if not isinstance(context.get("exception"), ConnectionError):
+        loop.default_exception_handler(context)
+
+
 async def client_main(args: argparse.Namespace) -> int:
-    status = {"done": False}
+    status: dict = {"done": False}
+    asyncio.get_running_loop().set_exception_handler(quiet_connection_errors)
     try:
         await asyncio.wait_for(run_client(args, status), timeout=args.timeout)
     except asyncio.TimeoutError:
