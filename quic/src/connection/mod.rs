@@ -98,6 +98,9 @@ pub enum EndpointEvent {
     RetireCid(ConnectionId),
     /// The handshake is confirmed: stop routing by the client's original DCID.
     HandshakeConfirmed,
+    /// A stateless-reset token the peer gave us: datagrams ending in it that cannot be
+    /// routed are stateless resets for this connection (RFC 9000 §10.3.1).
+    ResetToken([u8; 16]),
     /// The connection is finished; forget it.
     Drained,
 }
@@ -621,6 +624,8 @@ impl Connection {
         self.streams.set_peer_limits(limits)?;
         if let Some(token) = params.stateless_reset_token {
             self.remote_cids.set_initial_reset_token(token);
+            self.endpoint_events
+                .push_back(EndpointEvent::ResetToken(token));
         }
         self.local_cids
             .set_peer_limit(params.active_connection_id_limit.into_inner());

@@ -412,6 +412,8 @@ impl Connection {
                         n.reset_token,
                     )
                     .map_err(|e| e.with_frame(0x18))?;
+                self.endpoint_events
+                    .push_back(super::EndpointEvent::ResetToken(n.reset_token));
             }
             Frame::RetireConnectionId(seq) => {
                 if let Some(cid) = self

@@ -110,6 +110,7 @@ struct ConnectionMeta {
     /// IDs routed here: ours, plus the client's original DCID until the handshake ends.
     cids: Vec<ConnectionId>,
     initial_key: Option<(SocketAddr, ConnectionId)>,
+    reset_tokens: Vec<ResetToken>,
 }
 
 /// Routes datagrams among the connections of one UDP socket.
@@ -123,6 +124,8 @@ pub struct Endpoint {
     /// A client retransmits its first Initial to the DCID it chose until it hears from us, so
     /// those are routed by (address, DCID) too.
     by_initial: HashMap<(SocketAddr, ConnectionId), ConnectionHandle>,
+    /// The peers' stateless-reset tokens, to recognise resets of our connections.
+    by_reset_token: HashMap<ResetToken, ConnectionHandle>,
     connections: Vec<Option<ConnectionMeta>>,
     free: Vec<usize>,
     live: usize,
@@ -143,6 +146,7 @@ impl Endpoint {
             reset_key,
             by_cid: HashMap::new(),
             by_initial: HashMap::new(),
+            by_reset_token: HashMap::new(),
             connections: Vec::new(),
             free: Vec::new(),
             live: 0,
@@ -192,6 +196,7 @@ impl Endpoint {
         let meta = ConnectionMeta {
             cids: vec![local_cid],
             initial_key: initial,
+            reset_tokens: Vec::new(),
         };
         let index = match self.free.pop() {
             Some(i) => {
@@ -253,6 +258,11 @@ impl Endpoint {
         if let Some(key) = meta.initial_key {
             self.by_initial.remove(&key);
         }
+        for token in &meta.reset_tokens {
+            if self.by_reset_token.get(token) == Some(&handle) {
+                self.by_reset_token.remove(token);
+            }
+        }
         self.free.push(handle.0);
         self.live -= 1;
     }
@@ -291,6 +301,14 @@ impl Endpoint {
         let dcid = ConnectionId::new(datagram.get(1..1 + cid_len)?).ok()?;
         if let Some(&h) = self.by_cid.get(&dcid) {
             return Some(DatagramEvent::Known(h, datagram));
+        }
+        // RFC 9000 §10.3.1: an unroutable datagram ending in a peer's reset token is a
+        // stateless reset for that connection; never answer it with a reset of our own.
+        if datagram.len() >= MIN_SHORT_PACKET_SIZE {
+            let tail: ResetToken = datagram[datagram.len() - 16..].try_into().ok()?;
+            if let Some(&h) = self.by_reset_token.get(&tail) {
+                return Some(DatagramEvent::Known(h, datagram));
+            }
         }
         self.stateless_reset(remote, &dcid, datagram.len())
     }
@@ -487,6 +505,16 @@ impl Endpoint {
             EndpointEvent::NewCid(cid) => self.add_cid(handle, cid),
             EndpointEvent::RetireCid(cid) => self.retire_cid(handle, &cid),
             EndpointEvent::HandshakeConfirmed => self.forget_initial(handle),
+            EndpointEvent::ResetToken(token) => {
+                if let Some(Some(meta)) = self.connections.get_mut(handle.0) {
+                    // Bounded by the peer's connection IDs we accept (active_connection_id_limit
+                    // plus retired ones); cap it anyway.
+                    if meta.reset_tokens.len() < 64 {
+                        meta.reset_tokens.push(token);
+                        self.by_reset_token.insert(token, handle);
+                    }
+                }
+            }
             EndpointEvent::Drained => self.remove(handle),
         }
     }
