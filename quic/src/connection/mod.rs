@@ -162,6 +162,14 @@ pub struct Connection {
     /// Packet keys of the next phase, derived ahead so a peer's key update can be detected.
     next_keys: Option<rustls::quic::PacketKeySet>,
     key_phase: bool,
+    /// Packets sent under the current 1-RTT key; a key update starts before the AEAD's
+    /// confidentiality limit (RFC 9001 §6.6).
+    packets_in_phase: u64,
+    /// Whether a packet of the current key phase was received, which RFC 9001 §6.1 requires
+    /// before we start another key update.
+    phase_confirmed: bool,
+    /// Packets that failed authentication, over the whole connection (RFC 9001 §6.6).
+    auth_failures: u64,
     /// The previous phase's remote key, kept briefly for reordered packets (RFC 9001 §6.5).
     prev_remote_key: Option<Box<dyn rustls::quic::PacketKey>>,
     remote: SocketAddr,
@@ -212,6 +220,9 @@ pub struct Connection {
     /// Frames a test asks to send as they are, to play a misbehaving peer.
     #[cfg(test)]
     injected: Vec<crate::frame::Frame>,
+    /// Tests lower the key-update threshold to exercise it.
+    #[cfg(test)]
+    pub(crate) test_key_update_after: Option<u64>,
 }
 
 impl std::fmt::Debug for Connection {
@@ -274,6 +285,9 @@ impl Connection {
             next_keys: None,
             key_phase: false,
             prev_remote_key: None,
+            packets_in_phase: 0,
+            phase_confirmed: false,
+            auth_failures: 0,
             remote: p.remote,
             local_cid_len: p.local_cid_len,
             local_cids: LocalCids::new(p.local_cid),
@@ -312,6 +326,8 @@ impl Connection {
             stats: ConnectionStats::default(),
             #[cfg(test)]
             injected: Vec::new(),
+            #[cfg(test)]
+            test_key_update_after: None,
             config,
         };
         if conn.side == Side::Client {

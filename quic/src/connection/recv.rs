@@ -196,6 +196,21 @@ impl Connection {
         };
         let Some(plain_len) = self.decrypt(space_id, &mut packet) else {
             self.stats.packets_dropped += 1;
+            self.auth_failures += 1;
+            // RFC 9001 §6.6: past the AEAD's integrity limit the connection MUST close with
+            // AEAD_LIMIT_REACHED.
+            let limit = self
+                .space(space_id)
+                .keys
+                .as_ref()
+                .map_or(u64::MAX, |k| k.remote.packet.integrity_limit());
+            if self.auth_failures >= limit {
+                self.fail(
+                    now,
+                    TransportError::aead_limit_reached("too many forged packets"),
+                );
+                return;
+            }
             if space_id == PacketSpace::Data {
                 self.check_stateless_reset(now, raw, raw.len());
             }
@@ -285,6 +300,9 @@ impl Connection {
                 .decrypt_in_place(number, header, payload)
                 .ok()?
                 .len();
+            if space_id == PacketSpace::Data {
+                self.phase_confirmed = true;
+            }
             return Some(opened);
         }
         // A different key phase: either a reordered packet of the previous phase or the peer
@@ -304,13 +322,15 @@ impl Connection {
             .ok()?
             .len();
         self.rotate_keys();
+        // The packet that revealed the peer's update is itself of the new phase.
+        self.phase_confirmed = true;
         Some(len)
     }
 
     /// Switches to the next 1-RTT key phase in both directions (RFC 9001 §6.2: an endpoint
     /// that detects a peer's key update updates its own send keys too). Header protection
     /// keys do not change (RFC 9001 §6.1).
-    fn rotate_keys(&mut self) {
+    pub(super) fn rotate_keys(&mut self) {
         let Some(next) = self.next_keys.take() else {
             return;
         };
@@ -322,6 +342,10 @@ impl Connection {
         self.prev_remote_key = Some(old_remote);
         self.next_keys = self.next_secrets.as_mut().map(|s| s.next_packet_keys());
         self.key_phase = !self.key_phase;
+        self.packets_in_phase = 0;
+        // A peer-initiated update is confirmed by the packet that revealed it; our own waits
+        // for the peer's first packet in the new phase.
+        self.phase_confirmed = false;
         self.stats.key_updates += 1;
     }
 

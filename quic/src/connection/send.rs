@@ -481,6 +481,10 @@ impl Connection {
             .expect("a 16-byte sample and a 1-4 byte packet number always mask");
 
         self.space_mut(id).next_pn += 1;
+        if id == PacketSpace::Data {
+            self.packets_in_phase += 1;
+            self.maybe_initiate_key_update();
+        }
         let in_flight = ack_eliciting || has_padding || !sent.frames.is_empty();
         self.recovery
             .on_packet_sent(now, id, pn, packet_len, ack_eliciting, in_flight, sent);
@@ -566,6 +570,29 @@ impl Connection {
 }
 
 impl Connection {
+    /// RFC 9001 §6.6: a key update MUST start before the confidentiality limit; we start at
+    /// 90% of it, once the peer has answered in the current phase (RFC 9001 §6.1).
+    fn maybe_initiate_key_update(&mut self) {
+        let Some(keys) = self.space(PacketSpace::Data).keys.as_ref() else {
+            return;
+        };
+        let limit = self.key_update_threshold(keys.local.packet.confidentiality_limit());
+        if self.packets_in_phase >= limit && self.phase_confirmed && self.next_keys.is_some() {
+            self.rotate_keys();
+        }
+    }
+
+    #[cfg(not(test))]
+    fn key_update_threshold(&self, confidentiality_limit: u64) -> u64 {
+        confidentiality_limit / 10 * 9
+    }
+
+    #[cfg(test)]
+    fn key_update_threshold(&self, confidentiality_limit: u64) -> u64 {
+        self.test_key_update_after
+            .unwrap_or(confidentiality_limit / 10 * 9)
+    }
+
     #[cfg(test)]
     fn has_injected(&self) -> bool {
         !self.injected.is_empty()

@@ -164,7 +164,7 @@ fn transfer_on_a_clean_link() {
 #[test]
 fn transfer_through_loss_and_reordering_is_byte_exact() {
     let (mut p, h) = pair(5);
-    p.set_link(LinkConfig::lossy(Duration::from_millis(10), 0.05, 0.05));
+    p.set_link(LinkConfig::lossy(Duration::from_millis(10), 0.05, 0.05).with_duplicate(0.01));
     assert!(p.drive_until(Duration::from_secs(30), |p| connected(p, h)));
     let data = pseudo_random(50_000_000, 5);
     let got = transfer(&mut p, h, &data, Duration::from_secs(600));
@@ -505,4 +505,64 @@ fn stateless_reset_ends_the_connection_when_the_server_forgot_it() {
     p.drive(Duration::from_secs(5));
     assert_eq!(p.client.conn(h).error(), Some(&ConnectionError::Reset));
     assert!(p.client.conn(h).is_drained());
+}
+
+#[test]
+fn key_updates_both_ways_keep_the_transfer_intact() {
+    let (mut p, h) = pair(32);
+    assert!(p.drive_until(Duration::from_secs(5), |p| connected(p, h)));
+    // RFC 9001 §6: the client updates every 200 packets; the server follows each update.
+    p.client.conn(h).test_key_update_after = Some(200);
+    p.set_link(LinkConfig::lossy(Duration::from_millis(5), 0.02, 0.02));
+    let data = pseudo_random(3_000_000, 32);
+    let got = transfer(&mut p, h, &data, Duration::from_secs(120));
+    assert!(got == data[..]);
+    let updates = p.client.conn(h).stats().key_updates;
+    assert!(updates >= 3, "only {updates} key updates");
+    let s = server_handle(&p);
+    assert!(p.server.conn(s).stats().key_updates >= 3);
+}
+
+#[test]
+fn server_respects_the_amplification_limit_before_validation() {
+    use crate::testing::network::Meta;
+    let (mut p, h) = pair(33);
+    let (client, server) = (p.client.addr, p.server.addr);
+    // Only the client's first datagram gets through: the server can never validate it.
+    p.network
+        .set_filter(client, server, |m: &Meta, _| m.index > 1);
+    p.drive(Duration::from_secs(10));
+    let received = p.network.stats(client, server).delivered_bytes;
+    let sent = p.network.stats(server, client).sent_bytes;
+    assert!(received >= 1200);
+    // RFC 9000 §8.1: at most three times the bytes received.
+    assert!(
+        sent <= 3 * received,
+        "server sent {sent} bytes after receiving {received}"
+    );
+    assert!(sent > 0);
+    let _ = h;
+}
+
+#[test]
+fn client_datagrams_with_initial_packets_are_padded() {
+    use crate::testing::network::Meta;
+    use std::sync::{Arc, Mutex};
+    let (mut p, h) = pair(34);
+    let sizes = Arc::new(Mutex::new(Vec::new()));
+    let seen = sizes.clone();
+    let (client, server) = (p.client.addr, p.server.addr);
+    p.network
+        .set_filter(client, server, move |_: &Meta, d: &[u8]| {
+            // Long header with the Initial type bits of QUIC v1.
+            if d[0] & 0xb0 == 0x80 {
+                seen.lock().unwrap().push(d.len());
+            }
+            false
+        });
+    assert!(p.drive_until(Duration::from_secs(5), |p| connected(p, h)));
+    let sizes = sizes.lock().unwrap();
+    assert!(!sizes.is_empty());
+    // RFC 9000 §14.1.
+    assert!(sizes.iter().all(|&n| n >= 1200), "{sizes:?}");
 }
