@@ -95,6 +95,7 @@ pub(super) fn lone(role: Role) -> (Connection, MemTransport) {
     )
     .unwrap();
     t.take_ops();
+    while c.poll_event().is_some() {}
     (c, t)
 }
 
