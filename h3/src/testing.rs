@@ -328,3 +328,156 @@ fn op_stream(op: &Op) -> StreamId {
         Op::Data { id, .. } | Op::Reset { id, .. } | Op::StopSending { id, .. } => *id,
     }
 }
+
+/// One step of a scripted (fuzzed) server session: peer stream events and application
+/// calls. Stream numbers are taken modulo 32, so every stream kind (client and server,
+/// bidirectional and unidirectional) is reachable.
+#[derive(Debug, Clone)]
+pub enum ScriptOp {
+    /// Peer bytes on a stream.
+    Data {
+        /// Stream number.
+        stream: u64,
+        /// Bytes.
+        data: Vec<u8>,
+        /// FIN.
+        fin: bool,
+    },
+    /// Peer RESET_STREAM.
+    Reset {
+        /// Stream number.
+        stream: u64,
+        /// Code.
+        code: u64,
+    },
+    /// Peer STOP_SENDING.
+    StopSending {
+        /// Stream number.
+        stream: u64,
+        /// Code.
+        code: u64,
+    },
+    /// The transport can write again (windows refilled).
+    Writable {
+        /// Stream number.
+        stream: u64,
+    },
+    /// Application: a response.
+    Respond {
+        /// Stream number.
+        stream: u64,
+        /// Status code.
+        status: u16,
+        /// End the stream with it.
+        end: bool,
+    },
+    /// Application: body bytes.
+    SendData {
+        /// Stream number.
+        stream: u64,
+        /// Length.
+        len: u16,
+    },
+    /// Application: end of body.
+    Finish {
+        /// Stream number.
+        stream: u64,
+    },
+    /// Application: cancel a request.
+    ResetStream {
+        /// Stream number.
+        stream: u64,
+    },
+    /// Application: GOAWAY.
+    Goaway,
+    /// Transport write window per stream (`None`: unlimited).
+    Window(Option<u16>),
+}
+
+/// Runs a server [`Connection`] through `ops` and checks what must always hold: no panic,
+/// a close is final (later calls fail and produce no events), and a closed connection told
+/// the transport exactly once. With `valid_start`, a well-formed client control stream
+/// (SETTINGS) arrives first, so the script reaches deeper states.
+pub fn run_server_script(valid_start: bool, ops: impl IntoIterator<Item = ScriptOp>) {
+    let mut s = Connection::server(Config::default());
+    let mut t = MemTransport::new(Role::Server);
+    let _ = s.start(&mut t);
+    if valid_start {
+        let mut v = vec![0x00];
+        crate::frame::Frame::Settings(crate::settings::Settings {
+            qpack_max_table_capacity: Some(4096),
+            qpack_blocked_streams: Some(16),
+            ..Default::default()
+        })
+        .encode(&mut v);
+        s.on_stream_data(&mut t, StreamId(2), Bytes::from(v), false)
+            .expect("valid control stream");
+    }
+    let id = |n: u64| StreamId(n % 32);
+    let mut closed_seen = false;
+    for op in ops {
+        let was_closed = s.closed().is_some();
+        let r = match op {
+            ScriptOp::Data { stream, data, fin } => {
+                s.on_stream_data(&mut t, id(stream), Bytes::from(data), fin)
+            }
+            ScriptOp::Reset { stream, code } => s.on_stream_reset(&mut t, id(stream), Code(code)),
+            ScriptOp::StopSending { stream, code } => {
+                t.peer_stopped(id(stream), Code(code));
+                s.on_stop_sending(&mut t, id(stream), Code(code))
+            }
+            ScriptOp::Writable { stream } => {
+                t.refill();
+                s.on_stream_writable(&mut t, id(stream))
+            }
+            ScriptOp::Respond {
+                stream,
+                status,
+                end,
+            } => {
+                let status =
+                    http::StatusCode::from_u16(status % 500 + 100).unwrap_or(http::StatusCode::OK);
+                let resp = http::Response::builder().status(status).body(()).unwrap();
+                let _ = s.send_response(&mut t, id(stream), &resp, end);
+                Ok(())
+            }
+            ScriptOp::SendData { stream, len } => {
+                let _ = s.send_data(&mut t, id(stream), Bytes::from(vec![b'x'; len as usize]));
+                Ok(())
+            }
+            ScriptOp::Finish { stream } => {
+                let _ = s.finish(&mut t, id(stream));
+                Ok(())
+            }
+            ScriptOp::ResetStream { stream } => {
+                let _ = s.reset_stream(&mut t, id(stream), Code::H3_REQUEST_CANCELLED);
+                Ok(())
+            }
+            ScriptOp::Goaway => {
+                let _ = s.send_goaway(&mut t);
+                Ok(())
+            }
+            ScriptOp::Window(w) => {
+                t.window = w.map(usize::from);
+                Ok(())
+            }
+        };
+        if r.is_err() {
+            assert!(s.closed().is_some(), "an error closes the connection");
+        }
+        if was_closed {
+            assert!(s.closed().is_some(), "closed stays closed");
+        }
+        if let Some(crate::ConnectionError::Local(e)) = s.closed() {
+            let (code, _) = t.closed.as_ref().expect("the transport was closed");
+            assert_eq!(*code, e.code);
+        }
+        while let Some(e) = s.poll_event() {
+            assert!(!closed_seen, "no event after Closed: {e:?}");
+            if matches!(e, Event::Closed(_)) {
+                closed_seen = true;
+            }
+        }
+        t.take_ops();
+    }
+}

@@ -12,7 +12,7 @@ pub(crate) fn decode_chunks(
     let mut d = FrameDecoder::new(kind, FrameLimits::default());
     let mut frames = Vec::new();
     let mut data: Option<(u64, Vec<u8>)> = None;
-    let mut flush_data = |data: &mut Option<(u64, Vec<u8>)>, frames: &mut Vec<Frame>| {
+    let flush_data = |data: &mut Option<(u64, Vec<u8>)>, frames: &mut Vec<Frame>| {
         if let Some((_len, v)) = data.take() {
             frames.push(Frame::Data(Bytes::from(v)));
         }

@@ -4,6 +4,7 @@ mod errors;
 mod exchange;
 mod features;
 mod malformed;
+mod script;
 
 use crate::frame::Frame;
 use crate::settings::Settings;
