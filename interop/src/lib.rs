@@ -1,1 +1,7 @@
-//! Interop-runner endpoint and peers (to come, see the issues).
+//! The QUIC interop-runner endpoint (`quic-interop`) and the pieces it is made of: the runner's
+//! endpoint contract and HTTP/0.9 over QUIC.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod contract;
+pub mod hq;
