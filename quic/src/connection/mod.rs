@@ -191,6 +191,10 @@ pub struct Connection {
     peer_params: Option<TransportParameters>,
     streams: StreamsState,
     recovery: Recovery<SentFrames>,
+    /// Spreads sends over the RTT instead of bursting a whole window (RFC 9002 §7.7).
+    pacer: crate::congestion::Pacer,
+    /// When the pacer lets the next ack-eliciting packet go, if it is holding one back.
+    pacing_deadline: Option<Instant>,
     ack_outcome: AckOutcome<SentFrames>,
     handshake_complete: bool,
     handshake_confirmed: bool,
@@ -301,6 +305,12 @@ impl Connection {
             peer_params: None,
             streams: StreamsState::new(p.side, config.streams.clone()),
             recovery: Recovery::new(recovery_config),
+            pacer: crate::congestion::Pacer::new(
+                now,
+                crate::congestion::initial_window(1200),
+                1200,
+            ),
+            pacing_deadline: None,
             ack_outcome: AckOutcome::new(),
             handshake_complete: false,
             handshake_confirmed: false,

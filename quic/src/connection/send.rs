@@ -88,10 +88,21 @@ impl Connection {
     }
 
     fn build_datagram(&mut self, now: Instant, buf: &mut Vec<u8>, limit: usize) {
-        let cc_open = self.recovery.can_send(limit as u64)
-            || PacketSpace::ALL
-                .iter()
-                .any(|&s| self.recovery.probes_pending(s) > 0);
+        let probing = PacketSpace::ALL
+            .iter()
+            .any(|&s| self.recovery.probes_pending(s) > 0);
+        let mut cc_open = self.recovery.can_send(limit as u64) || probing;
+        self.pacing_deadline = None;
+        if cc_open && !probing {
+            // RFC 9002 §7.7: pace ack-eliciting packets; ACK-only packets still go out.
+            let rtt = self.recovery.rtt().smoothed();
+            let window = self.recovery.congestion_window();
+            let mds = self.max_datagram_size() as u64;
+            if let Some(at) = self.pacer.delay(now, limit as u64, rtt, window, mds) {
+                self.pacing_deadline = Some(at);
+                cc_open = false;
+            }
+        }
         let wants: Vec<PacketSpace> = PacketSpace::ALL
             .into_iter()
             .filter(|&s| self.space_wants_packet(now, s, cc_open))
@@ -486,6 +497,9 @@ impl Connection {
             self.maybe_initiate_key_update();
         }
         let in_flight = ack_eliciting || has_padding || !sent.frames.is_empty();
+        if in_flight {
+            self.pacer.on_sent(packet_len as u64);
+        }
         self.recovery
             .on_packet_sent(now, id, pn, packet_len, ack_eliciting, in_flight, sent);
         if ack_eliciting {
