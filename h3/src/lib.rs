@@ -41,6 +41,7 @@ pub mod error;
 pub mod frame;
 pub mod message;
 pub mod priority;
+pub mod quic;
 pub mod settings;
 pub mod testing;
 pub mod transport;

@@ -29,6 +29,9 @@ pub struct Node {
     pub accepted: Vec<ConnectionHandle>,
     /// Events the connections produced, in order, with their connection.
     pub events: Vec<(ConnectionHandle, Event)>,
+    /// Whether [`Pair`] drains connection events into `events` (true by default); turn it off
+    /// when a protocol on top (HTTP/3) consumes them itself.
+    pub collect_events: bool,
     server_config: Option<ServerConfig>,
     buf: Vec<u8>,
 }
@@ -41,6 +44,7 @@ impl Node {
             conns: BTreeMap::new(),
             accepted: Vec::new(),
             events: Vec::new(),
+            collect_events: true,
             server_config,
             buf: Vec::with_capacity(65536),
         }
@@ -98,7 +102,8 @@ impl Node {
             while let Some(ev) = conn.poll_endpoint_event() {
                 self.endpoint.handle_event(h, ev);
             }
-            while let Some(ev) = conn.poll_event() {
+            while self.collect_events {
+                let Some(ev) = conn.poll_event() else { break };
                 self.events.push((h, ev));
             }
             if conn.is_drained() {
