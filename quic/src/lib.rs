@@ -10,7 +10,7 @@
 //! - [`transport_params`]: transport parameters (RFC 9000 §18);
 //! - [`crypto`]: packet protection (RFC 9001 §5, RFC 9369 §3) on `ring`.
 #![warn(missing_docs)]
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 pub mod cid;
 pub mod coding;
@@ -21,6 +21,8 @@ pub mod endpoint;
 pub mod frame;
 pub mod packet;
 pub mod recovery;
+#[cfg(feature = "runtime")]
+pub mod runtime;
 pub mod stream;
 pub mod testing;
 pub mod tls;
