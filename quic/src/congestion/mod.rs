@@ -1,20 +1,27 @@
-//! Congestion control (RFC 9002 §7): the [`Controller`] seam, NewReno, and a pacer.
+//! Congestion control (RFC 9002 §7): the [`Controller`] seam, NewReno, CUBIC with HyStart++,
+//! and a pacer.
 //!
 //! [`crate::recovery::Recovery`] owns one boxed [`Controller`] per path and calls it on every
 //! sent, acknowledged, lost and discarded packet. Bytes in flight are counted by the recovery
 //! module, not by controllers: it is the one that knows which packets are in flight and when
 //! they leave (acknowledged, lost, or discarded with their keys). A controller only decides the
-//! window. The connection picks the algorithm through [`CongestionConfig`]; only NewReno exists
-//! today, CUBIC and BBR are expected to follow as further variants.
+//! window. The connection picks the algorithm through [`CongestionConfig`]: NewReno (RFC 9002
+//! Appendix B) or CUBIC (RFC 9438, with HyStart++ of RFC 9406 for the initial slow start).
 //!
 //! [`Pacer`] is separate: the connection asks it when the next in-flight packet may leave.
 
+pub mod cubic;
+pub mod hystart;
 pub mod new_reno;
 pub mod pacer;
 
 #[cfg(test)]
+mod cubic_tests;
+#[cfg(test)]
 mod tests;
 
+pub use cubic::Cubic;
+pub use hystart::HyStart;
 pub use new_reno::NewReno;
 pub use pacer::Pacer;
 
@@ -87,7 +94,7 @@ pub trait Controller: fmt::Debug + Send {
     /// The window the controller started with.
     fn initial_window(&self) -> u64;
 
-    /// A short name for logs ("new_reno").
+    /// A short name for logs ("new_reno", "cubic").
     fn name(&self) -> &'static str;
 }
 
@@ -101,12 +108,32 @@ pub enum CongestionConfig {
         /// changes of the maximum datagram size.
         initial_window: Option<u64>,
     },
+    /// CUBIC as specified by RFC 9438, within RFC 9002's recovery periods and persistent
+    /// congestion.
+    Cubic {
+        /// The initial window in bytes; `None` uses RFC 9002 §7.2's formula and follows
+        /// changes of the maximum datagram size.
+        initial_window: Option<u64>,
+        /// Whether the initial slow start uses HyStart++ (RFC 9406).
+        hystart: bool,
+    },
 }
 
 impl Default for CongestionConfig {
+    /// NewReno with RFC 9002's initial window.
     fn default() -> Self {
         Self::NewReno {
             initial_window: None,
+        }
+    }
+}
+
+impl CongestionConfig {
+    /// CUBIC with HyStart++ and RFC 9002's initial window.
+    pub fn cubic() -> Self {
+        Self::Cubic {
+            initial_window: None,
+            hystart: true,
         }
     }
 }
@@ -118,6 +145,10 @@ impl CongestionConfig {
             Self::NewReno { initial_window } => {
                 Box::new(NewReno::new(max_datagram_size, initial_window))
             }
+            Self::Cubic {
+                initial_window,
+                hystart,
+            } => Box::new(Cubic::new(max_datagram_size, initial_window, hystart)),
         }
     }
 }
