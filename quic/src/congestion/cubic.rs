@@ -302,15 +302,17 @@ impl Controller for Cubic {
             // RFC 9438 §4.7, fast convergence: "if cwnd < W_max and fast convergence enabled,
             // further reduce W_max: W_max = cwnd * (1 + beta_cubic) / 2; otherwise, remember
             // cwnd before reduction: W_max = cwnd".
+            // (1 + 0.7) / 2 = 17 / 20, in integers.
             self.w_max = Some(match self.w_max {
-                Some(w_max) if cwnd < w_max => (cwnd as f64 * (1.0 + BETA) / 2.0) as u64,
+                Some(w_max) if cwnd < w_max => cwnd.saturating_mul(17) / 20,
                 _ => cwnd,
             });
             // RFC 9438 §4.6: "cwnd_prior = cwnd; ssthresh = cwnd * beta_cubic; cwnd =
             // max(ssthresh, 2)" (the flight size is the window in QUIC, and the floor is
             // kMinimumWindow, RFC 9002 §7.2).
             self.cwnd_prior = cwnd;
-            self.ssthresh = ((cwnd as f64 * BETA) as u64).max(self.minimum_window());
+            // beta_cubic = 7 / 10, in integers.
+            self.ssthresh = (cwnd.saturating_mul(7) / 10).max(self.minimum_window());
             self.window = self.ssthresh;
             self.window_fraction = 0.0;
             // RFC 9438 §4.2: a new congestion avoidance stage starts, with K from the W_max and

@@ -113,10 +113,29 @@ impl HyStart {
         bytes: u64,
         latest_rtt: Option<Duration>,
     ) -> SlowStartStep {
+        // A round ends with the first acknowledgment of a packet sent after it started; that
+        // packet's RTT sample belongs to the next round, like the others acknowledged in it.
+        let mut exit = false;
+        let round_ended = !matches!(self.round_start, Some(start) if sent_time < start);
+        if round_ended {
+            if let Some(css) = &mut self.css {
+                // RFC 9406 §4.2: "If CSS_ROUNDS rounds are complete, enter congestion
+                // avoidance"; "If the transition into CSS happens in the middle of a round,
+                // that partial round counts towards the limit."
+                css.rounds += 1;
+                exit = css.rounds >= CSS_ROUNDS;
+            }
+            // RFC 9406 §4.2, at the start of each round: lastRoundMinRTT =
+            // currentRoundMinRTT, currentRoundMinRTT = infinity, rttSampleCount = 0.
+            self.round_start = Some(now);
+            self.last_round_min_rtt = self.current_round_min_rtt.take();
+            self.rtt_sample_count = 0;
+        }
+
         // RFC 9406 §4.2: "keep track of the minimum observed RTT: currentRoundMinRTT =
         // min(currentRoundMinRTT, currentRTT); rttSampleCount += 1".
         if let Some(rtt) = latest_rtt {
-            if self.last_sample_time != Some(now) {
+            if self.last_sample_time != Some(now) || round_ended {
                 self.last_sample_time = Some(now);
                 self.rtt_sample_count += 1;
             }
@@ -142,14 +161,14 @@ impl HyStart {
                     }
                 }
             }
-            (Some(css), Some(current)) if enough_samples => {
-                // RFC 9406 §4.2: "For CSS rounds where at least N_RTT_SAMPLE RTT samples have
-                // been obtained, check to see if the current round's minRTT drops below
-                // baseline (cssBaselineMinRtt) indicating that slow start exit was spurious":
-                // then resume slow start, HyStart++ included.
-                if current < css.baseline_min_rtt {
-                    self.css = None;
-                }
+            // RFC 9406 §4.2: "For CSS rounds where at least N_RTT_SAMPLE RTT samples have been
+            // obtained, check to see if the current round's minRTT drops below baseline
+            // (cssBaselineMinRtt) indicating that slow start exit was spurious": then resume
+            // slow start, HyStart++ included.
+            (Some(css), Some(current))
+                if enough_samples && !exit && current < css.baseline_min_rtt =>
+            {
+                self.css = None;
             }
             _ => {}
         }
@@ -163,23 +182,6 @@ impl HyStart {
         } else {
             bytes
         };
-
-        let mut exit = false;
-        let round_ended = !matches!(self.round_start, Some(start) if sent_time < start);
-        if round_ended {
-            if let Some(css) = &mut self.css {
-                // RFC 9406 §4.2: "If CSS_ROUNDS rounds are complete, enter congestion
-                // avoidance"; "If the transition into CSS happens in the middle of a round,
-                // that partial round counts towards the limit."
-                css.rounds += 1;
-                exit = css.rounds >= CSS_ROUNDS;
-            }
-            // RFC 9406 §4.2, at the start of each round: lastRoundMinRTT =
-            // currentRoundMinRTT, currentRoundMinRTT = infinity, rttSampleCount = 0.
-            self.round_start = Some(now);
-            self.last_round_min_rtt = self.current_round_min_rtt.take();
-            self.rtt_sample_count = 0;
-        }
         SlowStartStep { increase, exit }
     }
 }
