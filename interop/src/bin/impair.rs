@@ -17,7 +17,7 @@ use interop::impair::{probe_server, Args, Proxy};
 fn main() -> ExitCode {
     let args = Args::parse();
     if args.list_scenarios {
-        print!("{}", interop::impair::config::scenario_table());
+        print!("{}", interop::impair::scenario::scenario_table());
         return ExitCode::SUCCESS;
     }
     let config = match args.config() {

@@ -1,4 +1,4 @@
-//! Command-line options, the runner's scenario presets, and the value parsers behind them.
+//! Command-line options and their resolution into the link model's configuration.
 //!
 //! Options are resolved in two layers: a `--scenario` preset fills in a [`Settings`], then every
 //! option given explicitly on the command line overrides its field. [`Settings::link_configs`]
@@ -12,6 +12,11 @@ use std::time::Duration;
 
 use clap::Parser;
 use quic::testing::network::{LinkConfig, IPV4_MAX_UDP_PAYLOAD, IPV4_UDP_PPP_OVERHEAD};
+
+use super::parse::{
+    parse_bandwidth, parse_duration, parse_list, parse_rate, parse_window, DropList, Window,
+};
+use super::scenario::{scenario, Scenario};
 
 /// Per-datagram link overhead for IPv6: 2-byte PPP + 40-byte IPv6 + 8-byte UDP (RUNNER.md §4).
 pub const IPV6_UDP_PPP_OVERHEAD: usize = 50;
@@ -120,14 +125,6 @@ pub struct Args {
     pub quiet: bool,
 }
 
-/// A time window measured from the proxy's start (`START..END`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Window(pub Range<Duration>);
-
-/// A list of 1-based datagram numbers.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
-pub struct DropList(pub Vec<u64>);
-
 /// NAT rebinding schedule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Rebind {
@@ -233,149 +230,6 @@ impl Settings {
             ),
         )
     }
-}
-
-/// A preset for one of the runner's ns-3 scenarios.
-#[derive(Clone, Copy, Debug)]
-pub struct Scenario {
-    /// Preset name for `--scenario`.
-    pub name: &'static str,
-    /// The ns-3 command line it reproduces (RUNNER.md §2.1).
-    pub ns3: &'static str,
-    /// Runner tests (`-t` names) that run on it.
-    pub tests: &'static [&'static str],
-    apply: fn(&mut Settings),
-}
-
-impl Scenario {
-    /// The settings of this preset.
-    pub fn settings(&self) -> Settings {
-        let mut s = Settings::simple_p2p();
-        (self.apply)(&mut s);
-        s
-    }
-}
-
-fn rates(s: &mut Settings, drop: f64, corrupt: f64) {
-    s.drop_to_server = drop;
-    s.drop_to_client = drop;
-    s.corrupt_to_server = corrupt;
-    s.corrupt_to_client = corrupt;
-    s.drop_burst = Some(3);
-    s.corrupt_burst = Some(3);
-}
-
-fn rebind(s: &mut Settings, change_addr: bool) {
-    s.rebind = Some(Rebind {
-        first: Duration::from_secs(1),
-        every: Duration::from_secs(5),
-        change_addr,
-    });
-}
-
-/// The presets, one per distinct scenario of RUNNER.md §2.1.
-pub const SCENARIOS: &[Scenario] = &[
-    Scenario {
-        name: "simple-p2p",
-        ns3: "simple-p2p --delay=15ms --bandwidth=10Mbps --queue=25",
-        tests: &[
-            "handshake",
-            "transfer",
-            "chacha20",
-            "multiplexing",
-            "retry",
-            "resumption",
-            "zerortt",
-            "http3",
-            "keyupdate",
-            "ecn",
-            "ipv6",
-            "v2",
-            "connectionmigration",
-            "goodput",
-            "crosstraffic",
-            "versionnegotiation",
-        ],
-        apply: |_| {},
-    },
-    Scenario {
-        name: "longrtt",
-        ns3: "simple-p2p --delay=750ms --bandwidth=10Mbps --queue=25",
-        tests: &["longrtt"],
-        apply: |s| s.delay = Duration::from_millis(750),
-    },
-    Scenario {
-        name: "blackhole",
-        ns3: "blackhole ... --on=5s --off=2s",
-        tests: &["blackhole"],
-        apply: |s| {
-            let window = Duration::from_secs(5)..Duration::from_secs(7);
-            s.blackhole_to_server = vec![window.clone()];
-            s.blackhole_to_client = vec![window];
-        },
-    },
-    Scenario {
-        name: "droplist",
-        ns3: "droplist ... --drops_to_server=2,3,4,5,6,7",
-        tests: &["amplificationlimit"],
-        apply: |s| s.drop_client = (2..=7).collect(),
-    },
-    Scenario {
-        name: "handshakeloss",
-        ns3: "drop-rate ... --rate_to_server=30 --rate_to_client=30 --burst_to_server=3 --burst_to_client=3",
-        tests: &["handshakeloss"],
-        apply: |s| rates(s, 0.30, 0.0),
-    },
-    Scenario {
-        name: "transferloss",
-        ns3: "drop-rate ... --rate_to_server=2 --rate_to_client=2 --burst_to_server=3 --burst_to_client=3",
-        tests: &["transferloss"],
-        apply: |s| rates(s, 0.02, 0.0),
-    },
-    Scenario {
-        name: "handshakecorruption",
-        ns3: "corrupt-rate ... --rate_to_server=30 --rate_to_client=30 --burst_to_server=3 --burst_to_client=3",
-        tests: &["handshakecorruption"],
-        apply: |s| rates(s, 0.0, 0.30),
-    },
-    Scenario {
-        name: "transfercorruption",
-        ns3: "corrupt-rate ... --rate_to_server=2 --rate_to_client=2 --burst_to_server=3 --burst_to_client=3",
-        tests: &["transfercorruption"],
-        apply: |s| rates(s, 0.0, 0.02),
-    },
-    Scenario {
-        name: "rebind-port",
-        ns3: "rebind ... --first-rebind=1s --rebind-freq=5s",
-        tests: &["rebind-port"],
-        apply: |s| rebind(s, false),
-    },
-    Scenario {
-        name: "rebind-addr",
-        ns3: "rebind ... --first-rebind=1s --rebind-freq=5s --rebind-addr",
-        tests: &["rebind-addr"],
-        apply: |s| rebind(s, true),
-    },
-];
-
-/// Looks a preset up by its name or by the name of a runner test that uses it
-/// (`amplificationlimit` → `droplist`, `handshake` → `simple-p2p`, ...).
-pub fn scenario(name: &str) -> Option<&'static Scenario> {
-    SCENARIOS
-        .iter()
-        .find(|s| s.name == name)
-        .or_else(|| SCENARIOS.iter().find(|s| s.tests.contains(&name)))
-}
-
-/// The preset table as printed by `--list-scenarios`.
-pub fn scenario_table() -> String {
-    let mut out = String::from("scenario             runner tests\n");
-    for s in SCENARIOS {
-        out.push_str(&format!("{:<20} {}\n", s.name, s.tests.join(", ")));
-        out.push_str(&format!("{:<20}   ns-3: {}\n", "", s.ns3));
-    }
-    out.push_str("(\"...\" = --delay=15ms --bandwidth=10Mbps --queue=25)\n");
-    out
 }
 
 /// Everything the proxy needs to run.
@@ -498,101 +352,92 @@ impl Args {
     }
 }
 
-/// Parses `15ms`, `1.5s`, `100us`, `250ns`, `2m`.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let t = text.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .ok_or_else(|| format!("{text:?}: missing unit (ns, us, ms, s, m)"))?;
-    let (number, unit) = t.split_at(split);
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("{text:?}: bad number"))?;
-    let scale = match unit.trim() {
-        "ns" => 1e-9,
-        "us" | "µs" => 1e-6,
-        "ms" => 1e-3,
-        "s" => 1.0,
-        "m" | "min" => 60.0,
-        other => return Err(format!("{text:?}: unknown unit {other:?}")),
-    };
-    Duration::try_from_secs_f64(value * scale).map_err(|e| format!("{text:?}: {e}"))
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// Parses `10Mbps`, `500kbps`, `1Gbps`, `64000bps`, `10M` into bit/s.
-pub fn parse_bandwidth(text: &str) -> Result<u64, String> {
-    let t = text.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (number, unit) = t.split_at(split);
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("{text:?}: bad number"))?;
-    let unit = unit.trim().to_ascii_lowercase();
-    let scale = match unit.trim_end_matches("bps").trim_end_matches("bit/s") {
-        "" => 1.0,
-        "k" => 1e3,
-        "m" => 1e6,
-        "g" => 1e9,
-        _ => return Err(format!("{text:?}: unknown unit (bps, kbps, Mbps, Gbps)")),
-    };
-    let bps = (value * scale).round();
-    if !(1.0..=u64::MAX as f64).contains(&bps) {
-        return Err(format!("{text:?}: out of range"));
-    }
-    Ok(bps as u64)
-}
-
-/// Parses a probability `0.3` or a percentage `30%`, in [0, 1].
-pub fn parse_rate(text: &str) -> Result<f64, String> {
-    let t = text.trim();
-    let value = match t.strip_suffix('%') {
-        Some(p) => p.trim().parse::<f64>().map(|v| v / 100.0),
-        None => t.parse::<f64>(),
-    }
-    .map_err(|_| format!("{text:?}: expected a probability or a percentage"))?;
-    if !(0.0..=1.0).contains(&value) {
-        return Err(format!("{text:?}: must be within [0, 1] (0%..100%)"));
-    }
-    Ok(value)
-}
-
-/// Parses `START..END`, e.g. `5s..7s`.
-pub fn parse_window(text: &str) -> Result<Window, String> {
-    let (a, b) = text
-        .split_once("..")
-        .ok_or_else(|| format!("{text:?}: expected START..END"))?;
-    let (start, end) = (parse_duration(a)?, parse_duration(b)?);
-    if end <= start {
-        return Err(format!("{text:?}: END must be after START"));
-    }
-    Ok(Window(start..end))
-}
-
-/// Parses `1,3,4` and inclusive ranges `2-7` (1-based datagram numbers).
-pub fn parse_list(text: &str) -> Result<DropList, String> {
-    let mut out = Vec::new();
-    for item in text.split(',').map(str::trim).filter(|i| !i.is_empty()) {
-        let number = |s: &str| {
-            s.trim()
-                .parse::<u64>()
-                .ok()
-                .filter(|&n| n >= 1)
-                .ok_or_else(|| format!("{item:?}: datagram numbers start at 1"))
+    #[test]
+    fn options_and_presets() {
+        let parse = |extra: &[&str]| {
+            let mut argv = vec![
+                "impair",
+                "--listen",
+                "127.0.0.1:1",
+                "--server",
+                "127.0.0.1:2",
+            ];
+            argv.extend_from_slice(extra);
+            Args::try_parse_from(argv).unwrap().config()
         };
-        match item.split_once('-') {
-            Some((a, b)) => {
-                let (a, b) = (number(a)?, number(b)?);
-                if b < a || b - a > 1_000_000 {
-                    return Err(format!("{item:?}: bad range"));
-                }
-                out.extend(a..=b);
-            }
-            None => out.push(number(item)?),
-        }
+        let c = parse(&["--scenario", "amplificationlimit"]).unwrap();
+        assert_eq!(c.scenario, Some("droplist"));
+        assert_eq!(c.settings.drop_client, (2..=7).collect::<Vec<_>>());
+        let (to_server, to_client) = c.link_configs();
+        assert_eq!(to_server.rate_bps, Some(10_000_000));
+        assert_eq!(to_server.queue_packets, Some(25));
+        assert_eq!(to_server.mtu, Some(1472));
+        assert_eq!(to_server.one_way_delay, Duration::from_millis(15));
+        assert!(to_client.drop_list.is_empty());
+
+        let c = parse(&[
+            "--scenario",
+            "handshakeloss",
+            "--drop-rate-to-client",
+            "10%",
+        ])
+        .unwrap();
+        assert_eq!(c.settings.drop_to_server, 0.30);
+        assert_eq!(c.settings.drop_to_client, 0.10);
+        assert_eq!(c.settings.drop_burst, Some(3));
+
+        let c = parse(&["--scenario", "blackhole"]).unwrap();
+        let (s, cl) = c.link_configs();
+        let w = Duration::from_secs(5)..Duration::from_secs(7);
+        assert_eq!((s.blackhole, cl.blackhole), (vec![w.clone()], vec![w]));
+
+        let c = parse(&["--scenario", "rebind-addr", "--first-rebind", "2s"]).unwrap();
+        let r = c.settings.rebind.unwrap();
+        assert_eq!((r.first, r.every, r.change_addr), (secs(2), secs(5), true));
+        let c = parse(&["--rebind-port-every", "3s"]).unwrap();
+        let r = c.settings.rebind.unwrap();
+        assert_eq!((r.first, r.every, r.change_addr), (secs(3), secs(3), false));
+
+        let c = parse(&["--scenario", "longrtt", "--queue", "10", "--mtu", "0"]).unwrap();
+        let (s, _) = c.link_configs();
+        assert_eq!(
+            (s.one_way_delay, s.queue_packets, s.mtu),
+            (ms(750), Some(10), None)
+        );
+        let c = parse(&[
+            "--blackhole-to-server",
+            "1s..2s",
+            "--drop-server-datagrams",
+            "1,4-5",
+        ]);
+        let c = c.unwrap();
+        assert_eq!(c.settings.blackhole_to_server, vec![secs(1)..secs(2)]);
+        assert!(c.settings.blackhole_to_client.is_empty());
+        assert_eq!(c.settings.drop_server, [1, 4, 5]);
+        assert!(parse(&["--scenario", "nope"]).is_err());
+
+        let v6 = Args::try_parse_from([
+            "impair",
+            "--listen",
+            "[::1]:1",
+            "--server",
+            "[::1]:2",
+            "--scenario",
+            "ipv6",
+        ]);
+        let (s, _) = v6.unwrap().config().unwrap().link_configs();
+        assert_eq!((s.mtu, s.overhead_bytes), (Some(1452), 50));
     }
-    out.sort_unstable();
-    out.dedup();
-    Ok(DropList(out))
+
+    fn secs(s: u64) -> Duration {
+        Duration::from_secs(s)
+    }
+
+    fn ms(m: u64) -> Duration {
+        Duration::from_millis(m)
+    }
 }

@@ -84,7 +84,9 @@ pub fn inspect_datagram(datagram: &[u8]) -> DatagramInfo {
     let mut info = DatagramInfo::default();
     let mut rest = Some(BytesMut::from(datagram));
     while let Some(buf) = rest.take() {
-        if buf.is_empty() {
+        // Zero bytes after a coalesced packet are padding some stacks add to reach 1200 bytes
+        // (they would otherwise look like a short header with a greased fixed bit).
+        if buf.iter().all(|&b| b == 0) {
             break;
         }
         let invariant = peek_invariant_header(&buf).map(|h| h.version);

@@ -29,8 +29,10 @@
 
 pub mod config;
 pub mod inspect;
+pub mod parse;
 pub mod probe;
 pub mod proxy;
+pub mod scenario;
 pub mod summary;
 
 pub use config::{Args, ProxyConfig, Rebind, Settings};
