@@ -120,7 +120,8 @@ pub enum CongestionConfig {
 }
 
 impl Default for CongestionConfig {
-    /// NewReno with RFC 9002's initial window.
+    /// NewReno with RFC 9002's initial window. (CUBIC, [`CongestionConfig::cubic`], is meant to
+    /// become the default once the recovery tests that assert NewReno's halving pin NewReno.)
     fn default() -> Self {
         Self::NewReno {
             initial_window: None,
@@ -136,9 +137,7 @@ impl CongestionConfig {
             hystart: true,
         }
     }
-}
 
-impl CongestionConfig {
     /// Builds the controller for a path whose maximum datagram size is `max_datagram_size`.
     pub fn build(&self, max_datagram_size: u64) -> Box<dyn Controller> {
         match *self {
