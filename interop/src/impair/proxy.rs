@@ -29,7 +29,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::config::{ProxyConfig, Rebind};
+use super::config::ProxyConfig;
 use super::inspect::is_version_negotiation;
 use super::summary::Summary;
 
@@ -178,13 +178,13 @@ impl Proxy {
             };
             match event {
                 Event::Shutdown => break,
-                Event::FromClient(Ok((n, from))) => self.on_client_datagram(from, &buf[..n])?,
-                Event::FromClient(Err(e)) => self.log(format_args!("client socket: {e}")),
+                Event::FromClient(Ok((n, from))) => self.on_client_datagram(from, &buf[..n]),
+                Event::FromClient(Err(e)) => eprintln!("impair: client socket: {e}"),
                 Event::FromServer(up) => self.on_server_datagram(up),
                 Event::Timer => {}
             }
             self.deliver_due().await;
-            self.rebind_if_due()?;
+            self.rebind_if_due();
         }
         Ok(self.finish())
     }
@@ -195,10 +195,17 @@ impl Proxy {
         }
     }
 
-    fn on_client_datagram(&mut self, from: SocketAddr, data: &[u8]) -> io::Result<()> {
+    fn on_client_datagram(&mut self, from: SocketAddr, data: &[u8]) {
         let client = match self.by_addr.get(&from) {
             Some(&c) => c,
-            None => self.add_client(from)?,
+            None => match self.add_client(from) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("impair: no upstream socket for client {from}: {e}");
+                    self.summary.to_server.send_errors += 1;
+                    return;
+                }
+            },
         };
         self.summary.to_server.headers.observe(data);
         let keep = self.network.link(CLIENT_SIDE, SERVER_SIDE).corrupt > 0.0
@@ -214,7 +221,6 @@ impl Proxy {
             client,
             vn_original: vn_original.clone(),
         });
-        Ok(())
     }
 
     fn on_server_datagram(&mut self, up: Upstream) {
@@ -374,49 +380,56 @@ impl Proxy {
         })
     }
 
-    fn rebind_if_due(&mut self) -> io::Result<()> {
-        let (
-            Some(due),
-            Some(Rebind {
-                every, change_addr, ..
-            }),
-        ) = (self.next_rebind, self.config.settings.rebind)
-        else {
-            return Ok(());
+    fn rebind_if_due(&mut self) {
+        let (Some(due), Some(rebind)) = (self.next_rebind, self.config.settings.rebind) else {
+            return;
         };
         let now = Instant::now();
         if now < due {
-            return Ok(());
+            return;
         }
         // Skip missed periods rather than rebinding several times in a row.
-        let mut next = due + every;
+        let mut next = due + rebind.every;
         while next <= now {
-            next += every;
+            next += rebind.every;
         }
         self.next_rebind = Some(next);
+        let at = now.saturating_duration_since(self.start);
         for id in 0..self.clients.len() {
-            let old = self.clients[id].socket.local_addr()?;
-            let avoid = change_addr.then(|| match old.ip() {
-                ip if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
-                ip => ip,
-            });
-            let socket = self.new_upstream(avoid)?;
-            let local = socket.local_addr()?;
-            let generation = self.clients[id].generation + 1;
-            let reader = self.spawn_reader(socket.clone(), id, generation);
-            let client = &mut self.clients[id];
-            client.reader.abort();
-            client.socket = socket;
-            client.generation = generation;
-            client.reader = reader;
-            self.summary.rebinds += 1;
-            let at = now.saturating_duration_since(self.start);
-            self.log(format_args!(
-                "rebind at {at:.3?}: client {} upstream {old} -> {local}",
-                self.clients[id].addr
-            ));
+            match self.rebind_client(id, rebind.change_addr) {
+                Ok((old, new)) => {
+                    self.summary.rebinds += 1;
+                    let client = self.clients[id].addr;
+                    self.log(format_args!(
+                        "rebind at {at:.3?}: client {client} upstream {old} -> {new}"
+                    ));
+                }
+                Err(e) => eprintln!("impair: rebind of client {id} failed: {e}"),
+            }
         }
-        Ok(())
+    }
+
+    /// Gives one client a fresh upstream socket; returns the old and new local addresses.
+    fn rebind_client(
+        &mut self,
+        id: usize,
+        change_addr: bool,
+    ) -> io::Result<(SocketAddr, SocketAddr)> {
+        let old = self.clients[id].socket.local_addr()?;
+        let avoid = change_addr.then(|| match old.ip() {
+            ip if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            ip => ip,
+        });
+        let socket = self.new_upstream(avoid)?;
+        let new = socket.local_addr()?;
+        let generation = self.clients[id].generation + 1;
+        let reader = self.spawn_reader(socket.clone(), id, generation);
+        let client = &mut self.clients[id];
+        client.reader.abort();
+        client.socket = socket;
+        client.generation = generation;
+        client.reader = reader;
+        Ok((old, new))
     }
 
     fn finish(mut self) -> Summary {

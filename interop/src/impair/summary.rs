@@ -18,7 +18,8 @@ pub struct DirectionSummary {
     /// Datagrams the NAT dropped because their client mapping was retired by a rebind while
     /// they were in flight (server→client only).
     pub dropped_nat: u64,
-    /// Datagrams that could not be sent on (socket errors).
+    /// Datagrams that could not be sent on (socket errors, or no upstream socket could be bound
+    /// for a new client).
     pub send_errors: u64,
     /// Corruptions of Version Negotiation datagrams that were undone (ns-3's `corrupt-rate`
     /// never corrupts those); not included in the reported `corrupted` count.
