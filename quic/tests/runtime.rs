@@ -119,6 +119,15 @@ async fn ten_mebibytes_byte_exact() {
         let got = reader.await.unwrap();
         assert_eq!(got.len(), data.len());
         assert!(got == data, "byte-exact");
+        let (cs, ss) = (_client.stats(), _server.stats());
+        eprintln!("client {cs:?}\nserver {ss:?}");
+        assert!(cs.datagrams_sent > 7000 && ss.datagrams_received > 7000);
+        if cfg!(target_os = "linux") && cs.gso_segments > 1 {
+            // The sender packs datagrams into GSO batches; the receiver reads in batches.
+            assert!(cs.gso_transmits > 0, "GSO used");
+            assert!(cs.transmits < cs.datagrams_sent);
+            assert!(ss.recv_calls < ss.datagrams_received, "batched receives");
+        }
     })
     .await
     .expect("within the limit");

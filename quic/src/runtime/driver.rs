@@ -26,6 +26,8 @@ use crate::{TransportError, VarInt};
 /// Datagrams one connection may queue per driver round, so one busy connection cannot starve
 /// the others or the receive path.
 const TRANSMITS_PER_ROUND: usize = 64;
+/// How soon a timer that is already due (and found nothing to do) is checked again.
+const MIN_TIMER: std::time::Duration = std::time::Duration::from_millis(1);
 /// Receive batches per round before the received datagrams are processed.
 const RECV_BATCHES_PER_ROUND: usize = 8;
 
@@ -108,6 +110,41 @@ pub(super) struct State {
     pub closed: bool,
     /// The driver stopped (socket error); nothing will make progress.
     pub driver_error: Option<String>,
+    /// I/O counters.
+    pub io: EndpointStats,
+}
+
+/// An endpoint's I/O counters: how well the socket's batching paths are used.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EndpointStats {
+    /// Datagrams received (after GRO splitting).
+    pub datagrams_received: u64,
+    /// Receive system calls that returned data.
+    pub recv_calls: u64,
+    /// Messages those calls returned (several per `recvmmsg`).
+    pub recv_messages: u64,
+    /// Messages that held several datagrams coalesced by UDP GRO.
+    pub gro_messages: u64,
+    /// Datagrams sent.
+    pub datagrams_sent: u64,
+    /// Send units handed to the socket (a GSO batch counts once).
+    pub transmits: u64,
+    /// Of those, GSO batches of several datagrams.
+    pub gso_transmits: u64,
+    /// Segments the socket currently puts in one GSO send (1: GSO off).
+    pub gso_segments: u64,
+}
+
+impl EndpointStats {
+    fn add(&mut self, o: &EndpointStats) {
+        self.datagrams_received += o.datagrams_received;
+        self.recv_calls += o.recv_calls;
+        self.recv_messages += o.recv_messages;
+        self.gro_messages += o.gro_messages;
+        self.datagrams_sent += o.datagrams_sent;
+        self.transmits += o.transmits;
+        self.gso_transmits += o.gso_transmits;
+    }
 }
 
 impl State {
@@ -123,6 +160,7 @@ impl State {
             idle_waiters: Vec::new(),
             closed: false,
             driver_error: None,
+            io: EndpointStats::default(),
         }
     }
 
@@ -328,9 +366,14 @@ pub(super) async fn run(shared: Arc<Shared>, socket: UdpSocket) {
     loop {
         // Receive whatever is waiting, then process it under one lock.
         let mut received: Vec<(SocketAddr, BytesMut)> = Vec::new();
+        let mut io = EndpointStats::default();
         for _ in 0..RECV_BATCHES_PER_ROUND {
             match socket.try_recv(&mut bufs) {
-                Ok(_) => {
+                Ok(n) => {
+                    io.recv_calls += 1;
+                    io.recv_messages += n as u64;
+                    io.gro_messages +=
+                        bufs.meta().iter().filter(|m| m.stride < m.len).count() as u64;
                     received.extend(bufs.datagrams().map(|(from, d)| (from, BytesMut::from(d))))
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
@@ -345,6 +388,7 @@ pub(super) async fn run(shared: Arc<Shared>, socket: UdpSocket) {
             let mut state = shared.lock();
             let now = Instant::now();
             let max_segments = socket.max_gso_segments();
+            io.datagrams_received = received.len() as u64;
             for (from, datagram) in received {
                 state.receive(now, from, datagram, &mut out, max_segments);
             }
@@ -352,6 +396,17 @@ pub(super) async fn run(shared: Arc<Shared>, socket: UdpSocket) {
             // No application handle left: nobody can ask for anything any more.
             let orphaned = shared.refs.load(Ordering::SeqCst) == 0;
             round.exit = state.is_idle() && (state.closed || orphaned);
+            // A timer that is due but had nothing to do must not spin the loop.
+            round.deadline = round.deadline.map(|t| t.max(now + MIN_TIMER));
+            io.transmits = out.entries.len() as u64;
+            io.gso_transmits = out.entries.iter().filter(|e| e.len > e.segment).count() as u64;
+            io.datagrams_sent = out
+                .entries
+                .iter()
+                .map(|e| e.len.div_ceil(e.segment) as u64)
+                .sum();
+            state.io.add(&io);
+            state.io.gso_segments = max_segments as u64;
             round
         };
         if !out.entries.is_empty() {
@@ -583,3 +638,6 @@ fn on_stream_event(
         StreamEvent::Available { dir } => wake(&mut wakers.open[dir_index(dir)]),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -8,7 +8,7 @@ use std::task::Poll;
 use std::time::Instant;
 
 use super::connection::Connection;
-use super::driver::{self, register, HandleRef, Shared, State};
+use super::driver::{self, register, EndpointStats, HandleRef, Shared, State};
 use super::udp::UdpSocket;
 use super::{keylog, ConnectError};
 use crate::connection::{ClientConfig, ServerConfig};
@@ -174,6 +174,11 @@ impl Endpoint {
             Poll::Pending
         })
         .await
+    }
+
+    /// I/O counters (batching, GSO, GRO).
+    pub fn stats(&self) -> EndpointStats {
+        self.shared.lock().io
     }
 
     /// Connections with core state (handshaking, open, closing or draining).

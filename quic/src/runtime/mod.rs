@@ -35,6 +35,7 @@ mod streams;
 pub mod udp;
 
 pub use connection::Connection;
+pub use driver::EndpointStats;
 pub use endpoint::Endpoint;
 pub use streams::{RecvStream, SendStream};
 
