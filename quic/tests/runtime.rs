@@ -439,3 +439,35 @@ fn keylog_child() {
         .expect("within the limit");
     });
 }
+
+/// An idle connection times out on both sides; pending waits end with the error.
+#[tokio::test]
+async fn idle_timeout_ends_waits() {
+    timeout(LIMIT, async {
+        let transport = || TransportConfig {
+            max_idle_timeout: Duration::from_millis(600),
+            initial_rtt: Duration::from_millis(50),
+            ..TransportConfig::default()
+        };
+        let server = Endpoint::server(v4(0), server_config(ALPN, transport())).unwrap();
+        let client = Endpoint::client(v4(0)).unwrap();
+        let to = server.local_addr();
+        let accept = tokio::spawn(async move { server.accept().await.unwrap() });
+        let conn = client
+            .connect(to, "localhost", &client_config(ALPN, transport()))
+            .await
+            .unwrap();
+        let accepted = accept.await.unwrap();
+        let start = tokio::time::Instant::now();
+        let pending_accept = tokio::spawn(async move { accepted.accept_bi().await.err() });
+        assert_eq!(conn.closed().await, ConnectionError::TimedOut);
+        assert_eq!(
+            pending_accept.await.unwrap(),
+            Some(ConnectionError::TimedOut)
+        );
+        assert!(start.elapsed() < Duration::from_secs(3));
+        client.wait_idle().await;
+    })
+    .await
+    .expect("within the limit");
+}

@@ -78,7 +78,8 @@ impl Endpoint {
     }
 
     /// Connects to `addr`, authenticating the server as `server_name`; resolves once the
-    /// handshake completes, or with why it failed (at the latest after the idle timeout).
+    /// handshake completes, or with why it failed: at the latest after the idle timeout, which
+    /// RFC 9000 §10.1 floors at three probe timeouts (about 3 s with the default initial RTT).
     /// Dropping the future abandons the attempt.
     pub async fn connect(
         &self,
