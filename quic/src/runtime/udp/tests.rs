@@ -94,9 +94,9 @@ async fn gso_segments_arrive_as_datagrams() {
     let (got, _, _) = recv_n(&rx, expected.len()).await;
     let got: Vec<Vec<u8>> = got.into_iter().map(|(_, d)| d).collect();
     assert_eq!(got, expected);
-    if cfg!(target_os = "linux") {
-        // On this kernel GSO must be available and must have survived the send.
-        assert_eq!(tx.max_gso_segments(), MAX_GSO_SEGMENTS, "GSO available");
+    if super::sys::max_gso_segments() > 1 {
+        // The kernel took UDP_SEGMENT at the probe; the send must not have turned GSO off.
+        assert_eq!(tx.max_gso_segments(), MAX_GSO_SEGMENTS, "GSO still on");
     }
 }
 
