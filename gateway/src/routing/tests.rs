@@ -1,0 +1,1 @@
+//! Routing, rewrite, redirect and header-rule tests.
