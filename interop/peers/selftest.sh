@@ -21,9 +21,10 @@ PEERS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$PEERS/../.." && pwd)
 PYTHON=${PYTHON:-python3}
 QUINN=${CARGO_TARGET_DIR:-$ROOT/target}/release/quinn-hq
+OURS=${CARGO_TARGET_DIR:-$ROOT/target}/release/quic-interop
 AIOQUIC=$PEERS/aioquic_hq.py
 CLIENT_TIMEOUT=${CLIENT_TIMEOUT:-120}
-IMPLS=(aioquic quinn)
+IMPLS=(${IMPLS:-ours aioquic quinn})
 FAMILIES=(v4 v6)
 TESTS=(handshake transfer multiplexing chacha20)
 
@@ -31,6 +32,7 @@ for tool in openssl timeout split; do
     command -v "$tool" >/dev/null || { echo "selftest: $tool not found" >&2; exit 1; }
 done
 [ -x "$QUINN" ] || { echo "selftest: $QUINN missing; run interop/install-peers.sh" >&2; exit 1; }
+[ -x "$OURS" ] || { echo "selftest: $OURS missing; cargo build --release -p interop" >&2; exit 1; }
 "$PYTHON" -c 'import aioquic' 2>/dev/null ||
     { echo "selftest: aioquic not importable by $PYTHON; run interop/install-peers.sh" >&2; exit 1; }
 
@@ -101,6 +103,7 @@ authority() { # family port
 peer_cmd() { # impl role -> CMD array
     case $1 in
         quinn) CMD=("$QUINN" "$2") ;;
+        ours) CMD=("$OURS" "$2") ;;
         aioquic) CMD=("$PYTHON" -B "$AIOQUIC" "$2") ;;
     esac
 }

@@ -4,5 +4,6 @@
 #![warn(missing_docs)]
 
 pub mod contract;
+pub mod endpoint;
 pub mod hq;
 pub mod impair;

@@ -27,6 +27,7 @@ impl Connection {
                     self.idle_deadline,
                     self.recovery.loss_detection_timer(),
                     keep_alive,
+                    self.pacing_deadline,
                 ]
                 .into_iter()
                 .flatten()
@@ -48,6 +49,10 @@ impl Connection {
                 return;
             }
             State::Handshake | State::Established => {}
+        }
+        if self.pacing_deadline.is_some_and(|t| now >= t) {
+            // The pacer's hold is over; the next poll_transmit sends.
+            self.pacing_deadline = None;
         }
         if self.idle_deadline.is_some_and(|d| now >= d) {
             // RFC 9000 §10.1: the connection is silently closed and its state discarded.
