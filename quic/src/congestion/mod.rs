@@ -120,12 +120,9 @@ pub enum CongestionConfig {
 }
 
 impl Default for CongestionConfig {
-    /// NewReno with RFC 9002's initial window. (CUBIC, [`CongestionConfig::cubic`], is meant to
-    /// become the default once the recovery tests that assert NewReno's halving pin NewReno.)
+    /// CUBIC (RFC 9438) with HyStart++ (RFC 9406) and RFC 9002's initial window.
     fn default() -> Self {
-        Self::NewReno {
-            initial_window: None,
-        }
+        Self::cubic()
     }
 }
 

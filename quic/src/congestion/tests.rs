@@ -25,7 +25,7 @@ fn initial_and_minimum_windows() {
     assert_eq!(minimum_window(1200), 2_400);
     let cc = CongestionConfig::default().build(MDS);
     assert_eq!(cc.window(), 12_000);
-    assert_eq!(cc.name(), "new_reno");
+    assert_eq!(cc.name(), "cubic");
     let cc = CongestionConfig::NewReno {
         initial_window: Some(40_000),
     }
