@@ -15,7 +15,8 @@
 //! Lower layers are usable on their own: [`frame`] (frames with exact encoded lengths and an
 //! incremental decoder), [`settings`], [`message`] (field sections to and from `http`
 //! types), [`priority`], and [`error`] (codes and error types). [`testing`] has an in-memory
-//! transport and a client/server [`testing::Pair`].
+//! transport and a client/server [`testing::Pair`]. [`asynch`] is the async client and
+//! server on our QUIC runtime, with `http` types.
 //!
 //! ```
 //! use h3::testing::Pair;
@@ -36,6 +37,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod asynch;
 mod connection;
 pub mod error;
 pub mod frame;

@@ -180,9 +180,11 @@ impl Connection {
                 Ok(n) if n >= front.len() => {
                     buf.chunks.pop_front();
                 }
+                Ok(0) => return Ok(()),
                 Ok(n) => {
+                    // Only a write the transport refuses outright (0) arms its writability
+                    // notification; after a partial one, try the rest at once.
                     front.advance(n);
-                    return Ok(());
                 }
                 Err(e) => {
                     self.outgoing.remove(&id);

@@ -7,9 +7,10 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use super::driver::{dir_index, register, ConnState, HandleRef};
+use super::protocol::AppProtocol;
 use super::streams::{RecvStream, SendStream};
-use crate::connection::{Connection as CoreConnection, ConnectionError, ConnectionStats};
-use crate::stream::Dir;
+use crate::connection::{Connection as CoreConnection, ConnectionError, ConnectionStats, Event};
+use crate::stream::{Dir, StreamEvent};
 use crate::VarInt;
 
 /// A QUIC connection. Cheap to clone; when the last clone (and the last of its streams) is
@@ -186,6 +187,50 @@ impl Connection {
     pub fn rtt(&self) -> Duration {
         self.with(false, |cs| {
             cs.conn.as_ref().map_or(Duration::ZERO, CoreConnection::rtt)
+        })
+    }
+
+    /// Installs an application protocol ([`super::protocol`]) that from now on receives
+    /// every core event of this connection. What happened before is replayed to it:
+    /// `Connected` if the handshake is done, then `Opened` + `Readable` for each stream the
+    /// peer opened that was not accepted, and `Reset` for those the peer already reset; then
+    /// `on_closed` if the connection already ended. Streams already accepted through the
+    /// stream API are not replayed: install the protocol before using streams.
+    pub fn set_protocol(&self, mut protocol: Box<dyn AppProtocol>) {
+        let now = Instant::now();
+        self.with(true, |cs| {
+            if let Some(conn) = cs.conn.as_mut() {
+                if cs.connected {
+                    protocol.on_event(conn, now, &Event::Connected);
+                }
+                for queue in cs.incoming.iter_mut() {
+                    for id in queue.drain(..) {
+                        for se in [StreamEvent::Opened { id }, StreamEvent::Readable { id }] {
+                            protocol.on_event(conn, now, &Event::Stream(se));
+                        }
+                    }
+                }
+                for (id, error_code) in cs.codes.reset.drain() {
+                    let se = StreamEvent::Reset { id, error_code };
+                    protocol.on_event(conn, now, &Event::Stream(se));
+                }
+            }
+            cs.protocol = Some(protocol);
+            cs.protocol_closed = false;
+            cs.notify_protocol_closed();
+        })
+    }
+
+    /// Runs `f` on the installed protocol of type `P` and the core connection (`None` once it
+    /// is gone), under the runtime's lock, then wakes the driver to send what `f` wrote.
+    /// Returns `None` if no protocol of type `P` is installed.
+    pub fn with_protocol<P: AppProtocol + 'static, T>(
+        &self,
+        f: impl FnOnce(&mut P, Option<&mut CoreConnection>, Instant) -> T,
+    ) -> Option<T> {
+        self.with(true, |cs| {
+            let p = cs.protocol.as_mut()?.as_any_mut().downcast_mut::<P>()?;
+            Some(f(p, cs.conn.as_mut(), Instant::now()))
         })
     }
 

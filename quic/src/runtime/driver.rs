@@ -17,6 +17,7 @@ use std::time::Instant;
 use bytes::BytesMut;
 use tokio::sync::Notify;
 
+use super::protocol::AppProtocol;
 use super::udp::{self, RecvBuffers, UdpSocket, MAX_GSO_PAYLOAD};
 use crate::connection::{Connection, ConnectionError, ConnectionStats, Event, ServerConfig};
 use crate::endpoint::{ConnectionHandle, DatagramEvent, Endpoint};
@@ -183,6 +184,8 @@ impl State {
                 incoming: [VecDeque::new(), VecDeque::new()],
                 codes: StreamCodes::default(),
                 wakers: Wakers::default(),
+                protocol: None,
+                protocol_closed: false,
             },
         );
         id
@@ -214,6 +217,10 @@ pub(super) struct ConnState {
     /// reports the code in an event; the stream handle reads it here.
     pub codes: StreamCodes,
     pub wakers: Wakers,
+    /// An application protocol driven beside the core connection ([`super::protocol`]).
+    pub protocol: Option<Box<dyn AppProtocol>>,
+    /// `protocol.on_closed` was called.
+    pub protocol_closed: bool,
 }
 
 /// Error codes from the peer, kept until the stream's handle takes them.
@@ -231,7 +238,19 @@ impl ConnState {
         if self.error.is_none() {
             self.error = Some(error);
         }
+        self.notify_protocol_closed();
         self.wakers.wake_all();
+    }
+
+    /// Tells the protocol, once, that the connection ended.
+    pub fn notify_protocol_closed(&mut self) {
+        if self.protocol_closed {
+            return;
+        }
+        if let (Some(p), Some(e)) = (self.protocol.as_mut(), self.error.as_ref()) {
+            p.on_closed(e);
+            self.protocol_closed = true;
+        }
     }
 
     /// Copies the core's close reason, if it has one.
@@ -514,6 +533,11 @@ impl State {
             if conn.poll_timeout().is_some_and(|t| t <= now) {
                 conn.handle_timeout(now);
             }
+            // Events first: what a protocol writes in answer leaves in this round.
+            apply_events(id, cs, now, endpoint, incoming, accept_waiters, *closed);
+            let Some(conn) = cs.conn.as_mut() else {
+                continue;
+            };
             let mut sent = 0;
             while sent < TRANSMITS_PER_ROUND {
                 let Some(t) = conn.poll_transmit(now, scratch) else {
@@ -523,35 +547,11 @@ impl State {
                 sent += 1;
             }
             round.more |= sent == TRANSMITS_PER_ROUND;
-            while let Some(ev) = conn.poll_endpoint_event() {
-                endpoint.handle_event(cs.handle, ev);
-            }
-            while let Some(ev) = conn.poll_event() {
-                match ev {
-                    Event::Connected => {
-                        cs.connected = true;
-                        cs.alpn = conn.alpn().map(<[u8]>::to_vec);
-                        wake(&mut cs.wakers.connect);
-                        if conn.side() == crate::crypto::Side::Server {
-                            if *closed {
-                                conn.close(now, crate::VarInt::from_u32(0), b"endpoint closed");
-                            } else {
-                                cs.has_app = true; // queued for accept
-                                incoming.push_back(id);
-                                wake(accept_waiters);
-                            }
-                        }
-                    }
-                    Event::Stream(se) => {
-                        on_stream_event(&mut cs.incoming, &mut cs.codes, &mut cs.wakers, se)
-                    }
-                    Event::Datagram(_) => {} // not offered by this API yet
-                    Event::Closed(e) => {
-                        cs.error.get_or_insert(e);
-                        cs.wakers.wake_all();
-                    }
-                }
-            }
+            // A protocol that answered events raised while sending needs another round.
+            round.more |= apply_events(id, cs, now, endpoint, incoming, accept_waiters, *closed);
+            let Some(conn) = cs.conn.as_mut() else {
+                continue;
+            };
             if conn.is_drained() {
                 cs.stats = conn.stats();
                 if cs.error.is_none() {
@@ -597,6 +597,63 @@ impl State {
         self.by_handle.clear();
         wake(&mut self.accept_waiters);
         wake(&mut self.idle_waiters);
+    }
+}
+
+/// Applies a connection's pending core events: the runtime's bookkeeping, then the
+/// protocol's handler if one is installed (stream events go only to it). Returns whether the
+/// protocol saw any event.
+fn apply_events(
+    id: u64,
+    cs: &mut ConnState,
+    now: Instant,
+    endpoint: &mut Endpoint,
+    incoming: &mut VecDeque<u64>,
+    accept_waiters: &mut Vec<Waker>,
+    closed: bool,
+) -> bool {
+    let mut handled = false;
+    loop {
+        let Some(conn) = cs.conn.as_mut() else {
+            return handled;
+        };
+        while let Some(ev) = conn.poll_endpoint_event() {
+            endpoint.handle_event(cs.handle, ev);
+        }
+        let Some(ev) = conn.poll_event() else {
+            return handled;
+        };
+        match &ev {
+            Event::Connected => {
+                cs.connected = true;
+                cs.alpn = conn.alpn().map(<[u8]>::to_vec);
+                wake(&mut cs.wakers.connect);
+                if conn.side() == crate::crypto::Side::Server {
+                    if closed {
+                        conn.close(now, crate::VarInt::from_u32(0), b"endpoint closed");
+                    } else {
+                        cs.has_app = true; // queued for accept
+                        incoming.push_back(id);
+                        wake(accept_waiters);
+                    }
+                }
+            }
+            Event::Stream(se) if cs.protocol.is_none() => {
+                on_stream_event(&mut cs.incoming, &mut cs.codes, &mut cs.wakers, *se)
+            }
+            Event::Stream(_) | Event::Datagram(_) => {} // datagrams: not offered by this API yet
+            Event::Closed(e) => {
+                cs.error.get_or_insert(e.clone());
+                cs.wakers.wake_all();
+            }
+        }
+        if let Some(p) = cs.protocol.as_mut() {
+            handled = true;
+            p.on_event(conn, now, &ev);
+        }
+        if matches!(ev, Event::Closed(_)) {
+            cs.notify_protocol_closed();
+        }
     }
 }
 

@@ -31,12 +31,14 @@ mod connection;
 mod driver;
 mod endpoint;
 mod keylog;
+pub mod protocol;
 mod streams;
 pub mod udp;
 
 pub use connection::Connection;
 pub use driver::EndpointStats;
 pub use endpoint::Endpoint;
+pub use protocol::AppProtocol;
 pub use streams::{RecvStream, SendStream};
 
 pub use crate::connection::{ConnectionError, ConnectionStats};
