@@ -1,0 +1,181 @@
+//! Shared fixtures: generated certificates, the built-in httpbin, the gateway in-process or as
+//! the binary, and rustls clients with SNI.
+#![allow(dead_code)]
+
+use gateway::config::{self, Settings};
+use gateway::demo::{certs, httpbin};
+use gateway::server::{Gateway, GatewayHandle, StartOptions};
+use std::net::SocketAddr;
+use std::path::Path;
+
+pub const HOST: &str = "httpbin.quic-corp.com";
+
+/// The seed's Gateway (port 443, credential httpbin-credential) and routes to `httpbin`.
+pub fn gateway_yaml() -> String {
+    "apiVersion: networking.istio.io/v1alpha3\nkind: Gateway\nmetadata:\n  name: httpbin-gateway\nspec:\n  selector:\n    istio: ingressgateway\n  servers:\n  - port:\n      number: 443\n      name: https\n      protocol: HTTPS\n    tls:\n      mode: SIMPLE\n      credentialName: httpbin-credential\n    hosts:\n    - httpbin.quic-corp.com\n  - port: {number: 80, name: http, protocol: HTTP}\n    hosts: ['*']\n".into()
+}
+
+pub fn vs_yaml(name: &str, http: &str) -> String {
+    format!("---\napiVersion: networking.istio.io/v1beta1\nkind: VirtualService\nmetadata:\n  name: {name}\nspec:\n  hosts: ['*']\n  gateways: [httpbin-gateway]\n  http:\n{http}")
+}
+
+pub struct Pki {
+    pub certs: certs::DemoCerts,
+}
+
+impl Pki {
+    pub fn new() -> Self {
+        Pki {
+            certs: certs::generate(&[HOST]).unwrap(),
+        }
+    }
+
+    pub fn secret(&self) -> String {
+        format!(
+            "---\n{}",
+            certs::secret_manifest(certs::CREDENTIAL, "istio-system", &self.certs)
+        )
+    }
+}
+
+pub fn settings_yaml(upstreams: &[(&str, SocketAddr)], quic: bool) -> String {
+    let mut s = format!(
+        "enableQuicListeners: {quic}\nbindAddress: 127.0.0.1\nstatusPort: 0\ndrainTimeout: 10s\nports:\n  443: 0\n  80: 0\nupstreams:\n"
+    );
+    for (k, v) in upstreams {
+        s.push_str(&format!("  {k}: {v}\n"));
+    }
+    s
+}
+
+/// A gateway in this process.
+pub struct InProcess {
+    pub handle: GatewayHandle,
+    pub https: SocketAddr,
+    pub http: SocketAddr,
+    pub pki: Pki,
+}
+
+pub async fn start_in_process(routes: &str, upstreams: &[(&str, SocketAddr)]) -> InProcess {
+    let pki = Pki::new();
+    let settings = Settings::parse(
+        Path::new("settings.yaml"),
+        &settings_yaml(upstreams, true),
+        None,
+    )
+    .unwrap();
+    let text = format!("{}{}{}", gateway_yaml(), routes, pki.secret());
+    let config =
+        config::parse_text("test.yaml", &text, &settings).unwrap_or_else(|e| panic!("{e}"));
+    let handle = Gateway::start(config, StartOptions::default())
+        .await
+        .unwrap();
+    let https = handle.local_addr(443).await.unwrap();
+    let http = handle.local_addr(80).await.unwrap();
+    InProcess {
+        handle,
+        https,
+        http,
+        pki,
+    }
+}
+
+pub async fn builtin_httpbin() -> SocketAddr {
+    httpbin::start(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap()
+        .0
+}
+
+/// A rustls client trusting the test CA, resolving HOST to `addr` (SNI = HOST).
+pub fn client(ca_pem: &str, addr: SocketAddr, http1: bool) -> reqwest::Client {
+    let mut b = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(ca_pem.as_bytes()).unwrap())
+        .resolve(HOST, addr)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(std::time::Duration::from_secs(60));
+    if http1 {
+        b = b.http1_only();
+    }
+    b.build().unwrap()
+}
+
+pub fn url(addr: SocketAddr, path: &str) -> String {
+    format!("https://{HOST}:{}{path}", addr.port())
+}
+
+/// A free loopback port (bound then released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Whether Debian's python3-httpbin is importable; fails instead of skipping when
+/// GATEWAY_REQUIRE_HTTPBIN=1.
+pub fn python_httpbin_available() -> bool {
+    let ok = std::process::Command::new("/usr/bin/python3")
+        .args(["-c", "import httpbin"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !ok {
+        if std::env::var("GATEWAY_REQUIRE_HTTPBIN").as_deref() == Ok("1") {
+            panic!("python3-httpbin is required (GATEWAY_REQUIRE_HTTPBIN=1) but `/usr/bin/python3 -c 'import httpbin'` fails");
+        }
+        eprintln!(
+            "SKIP: `/usr/bin/python3 -c 'import httpbin'` fails (apt-get install python3-httpbin)"
+        );
+    }
+    ok
+}
+
+/// Debian's httpbin on a free loopback port, killed on drop.
+pub struct PythonHttpbin {
+    child: std::process::Child,
+    pub addr: SocketAddr,
+}
+
+impl PythonHttpbin {
+    pub async fn start() -> PythonHttpbin {
+        let port = free_port();
+        let child = std::process::Command::new("/usr/bin/python3")
+            .args([
+                "-m",
+                "httpbin.core",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &port.to_string(),
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(addr).await.is_ok() {
+                return PythonHttpbin { child, addr };
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("python3 -m httpbin.core did not start on {addr}");
+    }
+}
+
+impl Drop for PythonHttpbin {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn sha256_hex(ctx: ring::digest::Context) -> String {
+    ctx.finish()
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
