@@ -155,10 +155,7 @@ pub async fn forward(
         let sent = Instant::now();
         let fut = client.inner().request(req);
         let result = match limit {
-            Some(l) => match tokio::time::timeout(l, fut).await {
-                Ok(r) => Some(r),
-                Err(_) => None,
-            },
+            Some(l) => tokio::time::timeout(l, fut).await.ok(),
             None => Some(fut.await),
         };
         let outcome = match result {

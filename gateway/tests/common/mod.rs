@@ -141,7 +141,7 @@ pub struct PythonHttpbin {
 impl PythonHttpbin {
     pub async fn start() -> PythonHttpbin {
         let port = free_port();
-        let child = std::process::Command::new("/usr/bin/python3")
+        let mut child = std::process::Command::new("/usr/bin/python3")
             .args([
                 "-m",
                 "httpbin.core",
@@ -161,6 +161,8 @@ impl PythonHttpbin {
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
+        let _ = child.kill();
+        let _ = child.wait();
         panic!("python3 -m httpbin.core did not start on {addr}");
     }
 }

@@ -1,0 +1,355 @@
+//! The `gateway` binary: 100 MiB transfers both ways over HTTP/1.1 and HTTP/2 with the
+//! gateway's peak RSS bounded, SIGTERM draining a slow request, SIGHUP applying a changed route
+//! to an established connection.
+
+mod common;
+
+use common::*;
+use futures_util::StreamExt;
+use gateway::demo::httpbin::ByteGen;
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const MIB: usize = 1 << 20;
+
+struct GatewayProcess {
+    child: Child,
+    https: u16,
+    status: u16,
+    pki: Pki,
+    dir: tempfile::TempDir,
+}
+
+impl Drop for GatewayProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn write_config(dir: &Path, pki: &Pki, routes: &str) {
+    let text = format!("{}{}{}", gateway_yaml(), routes, pki.secret());
+    std::fs::write(dir.join("manifests").join("gateway.yaml"), text).unwrap();
+}
+
+async fn spawn_gateway(routes: &str, upstream: std::net::SocketAddr) -> GatewayProcess {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("manifests")).unwrap();
+    let pki = Pki::new();
+    write_config(dir.path(), &pki, routes);
+    let (https, http, status) = (free_port(), free_port(), free_port());
+    std::fs::write(
+        dir.path().join("settings.yaml"),
+        format!("bindAddress: 127.0.0.1\nstatusPort: {status}\ndrainTimeout: 10s\nports:\n  443: {https}\n  80: {http}\nupstreams:\n  httpbin:8000: {upstream}\n"),
+    )
+    .unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_gateway"))
+        .arg("run")
+        .arg("--config")
+        .arg(dir.path().join("manifests"))
+        .arg("--settings")
+        .arg(dir.path().join("settings.yaml"))
+        .args(["--log", "warn"])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let gw = GatewayProcess {
+        child,
+        https,
+        status,
+        pki,
+        dir,
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(r) = reqwest::get(format!("http://127.0.0.1:{status}/healthz/ready")).await {
+            if r.status() == 200 {
+                return gw;
+            }
+        }
+        assert!(Instant::now() < deadline, "gateway did not become ready");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn signal(child: &Child, sig: &str) {
+    let ok = Command::new("kill")
+        .args([sig, &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill {sig}");
+}
+
+/// Peak resident set size of a process, in bytes (VmHWM).
+fn peak_rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .unwrap()
+        * 1024
+}
+
+fn all_routes() -> String {
+    vs_yaml(
+        "httpbin",
+        "  - name: all\n    route: [{destination: {host: httpbin, port: {number: 8000}}}]\n",
+    )
+}
+
+fn expected_sha(n: usize, seed: u64) -> String {
+    let mut g = ByteGen::new(seed);
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut left = n;
+    while left > 0 {
+        let len = left.min(buf.len());
+        g.fill(&mut buf[..len]);
+        ctx.update(&buf[..len]);
+        left -= len;
+    }
+    sha256_hex(ctx)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hundred_mib_each_way_over_h1_and_h2_with_bounded_rss() {
+    let hb = builtin_httpbin().await;
+    let gw = spawn_gateway(&all_routes(), hb).await;
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], gw.https));
+    let n = 100 * MIB;
+    let want = expected_sha(n, 9);
+    let before = peak_rss(gw.child.id());
+    for http1 in [true, false] {
+        let c = client(&gw.pki.certs.ca_cert, addr, http1);
+        // Download.
+        let r = c
+            .get(url(addr, &format!("/bytes/{n}?seed=9")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let mut stream = r.bytes_stream();
+        let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+        let mut got = 0;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.unwrap();
+            got += chunk.len();
+            ctx.update(&chunk);
+        }
+        assert_eq!(got, n);
+        assert_eq!(sha256_hex(ctx), want, "download (http1={http1})");
+        // Upload, generated as it is sent.
+        let chunks =
+            futures_util::stream::unfold((ByteGen::new(9), n), |(mut g, left)| async move {
+                if left == 0 {
+                    return None;
+                }
+                let len = left.min(64 * 1024);
+                let mut buf = vec![0u8; len];
+                g.fill(&mut buf);
+                Some((Ok::<_, std::io::Error>(buf), (g, left - len)))
+            });
+        let r = c
+            .post(url(addr, "/sink"))
+            .body(reqwest::Body::wrap_stream(chunks))
+            .send()
+            .await
+            .unwrap();
+        let j: Value = r.json().await.unwrap();
+        assert_eq!(j["bytes"], n as u64);
+        assert_eq!(j["sha256"], want, "upload (http1={http1})");
+    }
+    let peak = peak_rss(gw.child.id());
+    eprintln!(
+        "gateway peak RSS: {} MiB before, {} MiB after 400 MiB of transfers",
+        before / MIB as u64,
+        peak / MIB as u64
+    );
+    assert!(
+        peak < 64 * MIB as u64,
+        "gateway RSS peaked at {} MiB: bodies are being buffered",
+        peak / MIB as u64
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_lets_a_slow_request_finish() {
+    let hb = builtin_httpbin().await;
+    let mut gw = spawn_gateway(&all_routes(), hb).await;
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], gw.https));
+    let c = client(&gw.pki.certs.ca_cert, addr, false);
+    let slow = tokio::spawn({
+        let c = c.clone();
+        async move { c.get(url(addr, "/delay/2")).send().await }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    signal(&gw.child, "-TERM");
+    let resp = slow.await.unwrap().expect("in-flight request completes");
+    assert_eq!(resp.status(), 200);
+    let j: Value = resp.json().await.unwrap();
+    assert!(j["url"].as_str().unwrap().ends_with("/delay/2"));
+    // The process exits on its own once drained.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(status) = gw.child.try_wait().unwrap() {
+            assert!(status.success(), "{status}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "gateway did not exit after draining"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "no longer accepting"
+    );
+}
+
+/// An HTTP/2 connection of our own, to show one connection serving across the reload.
+async fn h2_connection(
+    ca_pem: &str,
+    port: u16,
+) -> hyper::client::conn::http2::SendRequest<http_body_util::Empty<bytes::Bytes>> {
+    let mut roots = rustls::RootCertStore::empty();
+    for c in quic::tls::parse_certs(ca_pem.as_bytes()).unwrap() {
+        roots.add(c).unwrap();
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+        .connect(HOST.try_into().unwrap(), tcp)
+        .await
+        .unwrap();
+    let (send, conn) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(tls),
+    )
+    .await
+    .unwrap();
+    tokio::spawn(conn);
+    send
+}
+
+async fn get_version(
+    send: &mut hyper::client::conn::http2::SendRequest<http_body_util::Empty<bytes::Bytes>>,
+    port: u16,
+) -> (u16, Option<String>) {
+    let req = http::Request::get(format!("https://{HOST}:{port}/headers"))
+        .body(http_body_util::Empty::new())
+        .unwrap();
+    let resp = send
+        .send_request(req)
+        .await
+        .expect("connection still serving");
+    (
+        resp.status().as_u16(),
+        resp.headers()
+            .get("x-version")
+            .map(|v| v.to_str().unwrap().to_owned()),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_applies_a_changed_route_and_keeps_connections() {
+    let hb = builtin_httpbin().await;
+    let v1 = vs_yaml(
+        "httpbin",
+        "  - name: v1\n    match: [{uri: {prefix: /headers}}]\n    route: [{destination: {host: httpbin, port: {number: 8000}}}]\n    headers: {response: {set: {x-version: '1'}}}\n",
+    );
+    let gw = spawn_gateway(&v1, hb).await;
+    let mut send = h2_connection(&gw.pki.certs.ca_cert, gw.https).await;
+    assert_eq!(
+        get_version(&mut send, gw.https).await,
+        (200, Some("1".into()))
+    );
+
+    let v2 = v1.replace("x-version: '1'", "x-version: '2'");
+    write_config(gw.dir.path(), &gw.pki, &v2);
+    signal(&gw.child, "-HUP");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        // The same HTTP/2 connection, opened before the reload.
+        let got = get_version(&mut send, gw.https).await;
+        if got == (200, Some("2".into())) {
+            break;
+        }
+        assert_eq!(got, (200, Some("1".into())));
+        assert!(Instant::now() < deadline, "reload not applied");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // A broken config is refused and the old one keeps serving.
+    std::fs::write(
+        gw.dir.path().join("manifests").join("bad.yaml"),
+        "kind: Gateway\n",
+    )
+    .unwrap();
+    signal(&gw.child, "-HUP");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        get_version(&mut send, gw.https).await,
+        (200, Some("2".into()))
+    );
+    let ready = reqwest::get(format!("http://127.0.0.1:{}/healthz/ready", gw.status))
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200);
+}
+
+#[test]
+fn validate_reports_and_refuses_bad_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(
+        &bad,
+        "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata:\n  name: vs\nspec:\n  hosts: [a]\n  htp: []\n",
+    )
+    .unwrap();
+    for cmd in ["validate", "run"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_gateway"))
+            .args([cmd, "--config"])
+            .arg(&bad)
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(
+                "bad.yaml:1 (document 1): VirtualService vs: field `spec.htp`: unknown field `htp`"
+            ),
+            "{err}"
+        );
+    }
+    // The shipped examples validate (with a Secret for the credential).
+    let secret = dir.path().join("secret.yaml");
+    std::fs::write(&secret, Pki::new().secret()).unwrap();
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let out = Command::new(env!("CARGO_BIN_EXE_gateway"))
+        .args(["validate", "--config"])
+        .arg(examples.join("manifests"))
+        .arg("--config")
+        .arg(&secret)
+        .arg("--settings")
+        .arg(examples.join("settings.yaml"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("configuration is valid: 1 port(s)"));
+}
