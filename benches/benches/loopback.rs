@@ -291,6 +291,8 @@ fn socket_buffers() -> [(usize, usize); 2] {
 struct Transfer {
     wall: Duration,
     cpu: f64,
+    /// I/O counters, for the log.
+    detail: String,
 }
 
 const TRANSFER_IDLE: Duration = Duration::from_secs(30);
@@ -333,11 +335,21 @@ async fn transfer_ours(bytes: u64) -> Transfer {
     }
     stream.finish().expect("finish");
     let (received, server_conn) = reader.await.expect("reader task");
-    let result = Transfer {
-        wall: wall0.elapsed(),
-        cpu: cpu_seconds() - cpu0,
-    };
+    let (wall, cpu) = (wall0.elapsed(), cpu_seconds() - cpu0);
     assert_eq!(received, bytes, "bytes received == bytes sent");
+    let (tx, rx) = (client.stats(), server.stats());
+    let detail = format!(
+        "client sent {} datagrams in {} sends ({} GSO), {} lost; server received {} datagrams \
+         in {} recv calls ({} GRO messages)",
+        tx.datagrams_sent,
+        tx.transmits,
+        tx.gso_transmits,
+        conn.stats().packets_lost,
+        rx.datagrams_received,
+        rx.recv_calls,
+        rx.gro_messages,
+    );
+    let result = Transfer { wall, cpu, detail };
     drop((stream, server_conn));
     conn.close(quic::VarInt::from_u32(0), b"done");
     let _ = tokio::time::timeout(Duration::from_secs(1), client.wait_idle()).await;
@@ -376,11 +388,19 @@ async fn transfer_quinn(bytes: u64) -> Transfer {
     }
     stream.finish().expect("finish");
     let (received, server_conn) = reader.await.expect("reader task");
-    let result = Transfer {
-        wall: wall0.elapsed(),
-        cpu: cpu_seconds() - cpu0,
-    };
+    let (wall, cpu) = (wall0.elapsed(), cpu_seconds() - cpu0);
     assert_eq!(received, bytes, "bytes received == bytes sent");
+    let (tx, rx) = (conn.stats(), server_conn.stats());
+    let detail = format!(
+        "client sent {} datagrams in {} I/O operations, {} lost; server received {} datagrams \
+         in {} I/O operations",
+        tx.udp_tx.datagrams,
+        tx.udp_tx.ios,
+        tx.path.lost_packets,
+        rx.udp_rx.datagrams,
+        rx.udp_rx.ios,
+    );
+    let result = Transfer { wall, cpu, detail };
     drop((stream, server_conn));
     conn.close(quinn::VarInt::from_u32(0), b"done");
     let _ = tokio::time::timeout(Duration::from_secs(1), client.wait_idle()).await;
@@ -751,7 +771,6 @@ impl ChildProc {
 }
 
 struct Memory {
-    connections: usize,
     server: u64,
     client: u64,
     connect_time: Duration,
@@ -786,7 +805,6 @@ fn memory(stack: Stack, n: usize) -> Memory {
     client.finish();
     server.finish();
     Memory {
-        connections: n,
         server: server1.saturating_sub(server0),
         client: client1.saturating_sub(client0),
         connect_time,
@@ -799,24 +817,32 @@ fn memory(stack: Stack, n: usize) -> Memory {
 struct Options {
     /// Benchmarks to run; empty for all.
     which: Vec<String>,
+    /// Stacks to run; empty for both.
+    stacks: Vec<Stack>,
     bytes: u64,
     handshakes: usize,
     connections: usize,
+    rounds: usize,
 }
+
+const USAGE: &str = "usage: [transfer|handshakes|memory|all]... [--bytes N] [--handshakes N] \
+                     [--connections N] [--rounds N] [--stack ours|quinn]";
 
 fn value<T: std::str::FromStr>(args: &mut impl Iterator<Item = String>, flag: &str) -> T {
     args.next()
         .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("{flag} needs a number"))
+        .unwrap_or_else(|| panic!("{flag} needs a number; {USAGE}"))
 }
 
 fn main() {
     let mut args = std::env::args().skip(1);
     let mut options = Options {
         which: Vec::new(),
+        stacks: Vec::new(),
         bytes: 1 << 30,
         handshakes: 2000,
         connections: 10_000,
+        rounds: 2,
     };
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -835,23 +861,71 @@ fn main() {
             "--bytes" => options.bytes = value(&mut args, "--bytes"),
             "--handshakes" => options.handshakes = value(&mut args, "--handshakes"),
             "--connections" => options.connections = value(&mut args, "--connections"),
+            "--rounds" => options.rounds = value::<usize>(&mut args, "--rounds").max(1),
+            "--stack" => options
+                .stacks
+                .push(Stack::parse(&args.next().expect("--stack needs a name"))),
             "transfer" | "handshakes" | "memory" => options.which.push(arg),
             "all" => {}
-            other => panic!(
-                "unknown argument {other:?}; usage: [transfer|handshakes|memory|all]... \
-                 [--bytes N] [--handshakes N] [--connections N]"
-            ),
+            other => panic!("unknown argument {other:?}; {USAGE}"),
         }
+    }
+    if options.stacks.is_empty() {
+        options.stacks = Stack::BOTH.to_vec();
     }
     run(&options);
 }
 
-/// One table row: a figure for each stack.
+/// One table row: a figure for each stack that ran.
 struct Row {
     figure: String,
-    values: [f64; 2],
+    values: [Option<f64>; 2],
     /// Digits after the point.
     precision: usize,
+}
+
+impl Row {
+    fn new(
+        figure: impl Into<String>,
+        precision: usize,
+        value: impl Fn(Stack) -> Option<f64>,
+    ) -> Self {
+        Self {
+            figure: figure.into(),
+            values: Stack::BOTH.map(value),
+            precision,
+        }
+    }
+}
+
+/// The stacks in the order of round `round`: ours first in even rounds, quinn first in odd
+/// ones (ABBA), so that a drift in machine load during a run favours neither.
+fn round_order(stacks: &[Stack], round: usize) -> Vec<Stack> {
+    let mut order = stacks.to_vec();
+    if round % 2 == 1 {
+        order.reverse();
+    }
+    order
+}
+
+/// The smallest of the values `f` takes over `results` of `stack`: the round least disturbed
+/// by other load on the machine.
+fn best<T>(results: &[(Stack, T)], stack: Stack, f: impl Fn(&T) -> f64) -> Option<f64> {
+    results
+        .iter()
+        .filter(|(s, _)| *s == stack)
+        .map(|(_, r)| f(r))
+        .min_by(f64::total_cmp)
+}
+
+/// Runs `future` as a task on the runtime's worker threads, as an application's tasks run
+/// (not on this thread, where every wake-up would be a futex call across threads).
+fn on_workers<F>(rt: &tokio::runtime::Runtime, future: F) -> F::Output
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    rt.block_on(rt.spawn(future)).expect("benchmark task")
 }
 
 fn run(options: &Options) {
@@ -864,11 +938,13 @@ fn run(options: &Options) {
     println!(
         "loopback 127.0.0.1, {} CPUs; UDP payload {MTU} B (quinn: initial_mtu({MTU})); stream \
          window {} MiB, connection window {} MiB, send buffer {} MiB; CUBIC; \
-         TLS_AES_128_GCM_SHA256, ECDSA P-256; tokio multi-thread runtime",
+         TLS_AES_128_GCM_SHA256, ECDSA P-256; tokio multi-thread runtime; best of {} rounds \
+         (transfer, handshakes), order alternating",
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         STREAM_WINDOW >> 20,
         CONN_WINDOW >> 20,
         SEND_BUFFER >> 20,
+        options.rounds,
     );
     for (stack, (snd, rcv)) in Stack::BOTH.iter().zip(buffers) {
         println!(
@@ -878,99 +954,114 @@ fn run(options: &Options) {
             rcv >> 10
         );
     }
+    let stacks = &options.stacks;
     let mut rows = Vec::new();
     if wanted("transfer") {
-        let mut results = Vec::new();
-        for stack in Stack::BOTH {
-            rt.block_on(transfer(stack, WARMUP_BYTES));
-            let t = rt.block_on(transfer(stack, options.bytes));
-            eprintln!(
-                "{}: transfer of {} bytes in {:.2} s, {:.2} CPU s",
-                stack.name(),
-                options.bytes,
-                t.wall.as_secs_f64(),
-                t.cpu
-            );
-            results.push(t);
+        for &stack in stacks {
+            on_workers(&rt, transfer(stack, WARMUP_BYTES));
         }
+        let mut results = Vec::new();
+        for round in 0..options.rounds {
+            for stack in round_order(stacks, round) {
+                let t = on_workers(&rt, transfer(stack, options.bytes));
+                eprintln!(
+                    "  round {round} {}: {} bytes in {:.2} s, {:.2} CPU s; {}",
+                    stack.name(),
+                    options.bytes,
+                    t.wall.as_secs_f64(),
+                    t.cpu,
+                    t.detail
+                );
+                results.push((stack, t));
+            }
+        }
+        let bits = options.bytes as f64 * 8.0;
         let gib = options.bytes as f64 / GIB;
-        rows.push(Row {
-            figure: format!("transfer {:.2} GiB: throughput, Gbit/s", gib),
-            values: [0, 1]
-                .map(|i| options.bytes as f64 * 8.0 / results[i].wall.as_secs_f64() / 1e9),
-            precision: 2,
-        });
-        rows.push(Row {
-            figure: "transfer: CPU s per GiB (client+server)".into(),
-            values: [0, 1].map(|i| results[i].cpu / gib),
-            precision: 2,
-        });
+        rows.push(Row::new(
+            format!("transfer {gib:.2} GiB: throughput, Gbit/s"),
+            2,
+            |s| best(&results, s, |t| t.wall.as_secs_f64()).map(|w| bits / w / 1e9),
+        ));
+        rows.push(Row::new(
+            "transfer: CPU s per GiB (client+server)",
+            2,
+            |s| best(&results, s, |t| t.cpu / gib),
+        ));
     }
     if wanted("handshakes") {
         let n = options.handshakes;
-        let mut results = Vec::new();
-        for stack in Stack::BOTH {
-            rt.block_on(handshakes(stack, CONCURRENCY));
-            let h = rt.block_on(handshakes(stack, n));
-            eprintln!(
-                "{}: {n} handshakes in {:.2} s, {:.2} CPU s",
-                stack.name(),
-                h.wall.as_secs_f64(),
-                h.cpu
-            );
-            results.push(h);
+        for &stack in stacks {
+            on_workers(&rt, handshakes(stack, CONCURRENCY));
         }
-        rows.push(Row {
-            figure: format!("handshakes/s ({n}, {CONCURRENCY} concurrent)"),
-            values: [0, 1].map(|i| n as f64 / results[i].wall.as_secs_f64()),
-            precision: 0,
-        });
-        rows.push(Row {
-            figure: "handshake: CPU ms each (client+server)".into(),
-            values: [0, 1].map(|i| results[i].cpu * 1e3 / n as f64),
-            precision: 3,
-        });
+        let mut results = Vec::new();
+        for round in 0..options.rounds {
+            for stack in round_order(stacks, round) {
+                let h = on_workers(&rt, handshakes(stack, n));
+                eprintln!(
+                    "  round {round} {}: {n} handshakes in {:.2} s, {:.2} CPU s",
+                    stack.name(),
+                    h.wall.as_secs_f64(),
+                    h.cpu
+                );
+                results.push((stack, h));
+            }
+        }
+        rows.push(Row::new(
+            format!("handshakes/s ({n}, {CONCURRENCY} concurrent)"),
+            0,
+            |s| best(&results, s, |h| h.wall.as_secs_f64()).map(|w| n as f64 / w),
+        ));
+        rows.push(Row::new("handshake: CPU ms each (client+server)", 3, |s| {
+            best(&results, s, |h| h.cpu * 1e3 / n as f64)
+        }));
     }
     if wanted("memory") {
+        let n = options.connections;
         let mut results = Vec::new();
-        for stack in Stack::BOTH {
-            let m = memory(stack, options.connections);
+        for &stack in stacks {
+            let m = memory(stack, n);
             eprintln!(
-                "{}: {} idle connections opened in {:.2} s; RSS +{} KiB server, +{} KiB client",
+                "  {}: {n} idle connections opened in {:.2} s; RSS +{} KiB server, +{} KiB \
+                 client",
                 stack.name(),
-                m.connections,
                 m.connect_time.as_secs_f64(),
                 m.server >> 10,
                 m.client >> 10
             );
-            results.push(m);
+            results.push((stack, m));
         }
-        let n = options.connections;
-        rows.push(Row {
-            figure: format!("memory: server KiB per idle conn ({n})"),
-            values: [0, 1].map(|i| results[i].server as f64 / 1024.0 / n as f64),
-            precision: 1,
-        });
-        rows.push(Row {
-            figure: format!("memory: client KiB per idle conn ({n})"),
-            values: [0, 1].map(|i| results[i].client as f64 / 1024.0 / n as f64),
-            precision: 1,
-        });
+        let per_conn = |bytes: u64| bytes as f64 / 1024.0 / n as f64;
+        rows.push(Row::new(
+            format!("memory: server KiB per idle conn ({n})"),
+            1,
+            |s| best(&results, s, |m| per_conn(m.server)),
+        ));
+        rows.push(Row::new(
+            format!("memory: client KiB per idle conn ({n})"),
+            1,
+            |s| best(&results, s, |m| per_conn(m.client)),
+        ));
+        rows.push(Row::new(
+            format!("memory: time to open {n} conns, s"),
+            1,
+            |s| best(&results, s, |m| m.connect_time.as_secs_f64()),
+        ));
     }
     println!();
     println!(
         "{:<46} {:>12} {:>12} {:>11}",
         "figure", "ours", "quinn", "ours/quinn"
     );
+    let cell = |v: Option<f64>, p: usize| v.map_or("-".to_owned(), |v| format!("{v:.p$}"));
     for row in &rows {
         let [ours, quinn] = row.values;
+        let ratio = ours.zip(quinn).map(|(o, q)| o / q);
         println!(
-            "{:<46} {:>12.p$} {:>12.p$} {:>11.2}",
+            "{:<46} {:>12} {:>12} {:>11}",
             row.figure,
-            ours,
-            quinn,
-            ours / quinn,
-            p = row.precision
+            cell(ours, row.precision),
+            cell(quinn, row.precision),
+            cell(ratio, 2),
         );
     }
 }
