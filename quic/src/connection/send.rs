@@ -466,7 +466,7 @@ impl Connection {
         buf.resize(payload_end, 0); // PADDING frames are zero bytes (RFC 9000 §19.1)
         buf.resize(payload_end + tag_len, 0);
         let packet_len = buf.len() - start;
-        partial.set_length(&mut buf[start..], packet_len);
+        partial.set_length(buf, packet_len);
 
         let keys = self.spaces[id.index()]
             .keys

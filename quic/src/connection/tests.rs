@@ -118,6 +118,9 @@ fn handshake_completes_and_confirms() {
         assert!(conn.handshake_confirmed);
         assert!(conn.spaces.iter().take(2).all(|s| s.discarded));
     }
+    // On a perfect link nothing is ever dropped: every coalesced packet parses and decrypts.
+    assert_eq!(p.client.conn(h).stats().packets_dropped, 0);
+    assert_eq!(p.server.conn(s).stats().packets_dropped, 0);
     // The endpoint learnt the extra connection IDs each side issued.
     assert!(p.client.endpoint.connection_count() == 1);
 }

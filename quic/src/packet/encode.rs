@@ -84,8 +84,9 @@ pub struct PartialEncode {
 }
 
 impl PartialEncode {
-    /// Writes the Length field once the packet's size is known. `packet_len` is the whole
-    /// packet's length from `start`, including the AEAD tag.
+    /// Writes the Length field once the packet's size is known. `buf` is the whole buffer the
+    /// header was encoded into (the packet starts at [`start`](Self::start)); `packet_len` is
+    /// the whole packet's length from `start`, including the AEAD tag.
     ///
     /// Panics if the packet exceeds [`MAX_LONG_PACKET_LENGTH`]; the send path never builds one
     /// that large (that would be a bug in our code, not peer input).

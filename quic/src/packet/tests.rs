@@ -349,3 +349,31 @@ fn length_beyond_datagram_is_invalid() {
     let bytes = build(&header, 40);
     assert!(PartialDecode::new(BytesMut::from(&bytes[..bytes.len() - 1]), 0, false).is_err());
 }
+
+#[test]
+fn length_is_written_for_a_packet_that_does_not_start_the_buffer() {
+    // Coalescing writes the second packet after the first in one buffer; its Length field
+    // must land in its own header.
+    let first = Header::Long {
+        ty: LongType::Handshake,
+        version: Version::V1,
+        dst_cid: ConnectionId::new(&[1; 8]).unwrap(),
+        src_cid: ConnectionId::EMPTY,
+        number: PacketNumber::U8(0),
+    };
+    let mut buf = Vec::new();
+    let p1 = first.encode(&mut buf);
+    buf.extend([0u8; 40]);
+    let len1 = buf.len();
+    p1.set_length(&mut buf, len1);
+    let p2 = first.encode(&mut buf);
+    assert_eq!(p2.start, len1);
+    buf.extend([0u8; 60]);
+    let len2 = buf.len() - len1;
+    p2.set_length(&mut buf, len2);
+    let (a, rest) = PartialDecode::new(BytesMut::from(&buf[..]), 8, false).unwrap();
+    assert_eq!(a.len(), len1);
+    let (b, none) = PartialDecode::new(rest.unwrap(), 8, false).unwrap();
+    assert_eq!(b.len(), len2);
+    assert!(none.is_none());
+}
