@@ -13,7 +13,12 @@
 //!   left in this process's heap; reported as KiB per connection for each side.
 //!
 //! `cargo bench -p benches --bench loopback [-- transfer|handshakes|memory|all]
-//! [--bytes N] [--handshakes N] [--connections N]`
+//! [--bytes N] [--handshakes N] [--connections N] [--rounds N] [--stack ours|quinn]`
+//!
+//! Transfer and handshakes run `--rounds` (default 2) rounds, the order of the stacks
+//! alternating (ABBA), and report each stack's best round (the least disturbed by other load);
+//! every round is logged on stderr. All benchmark tasks run on a multi-thread tokio runtime
+//! with one worker per CPU. `--stack` runs one stack alone (for profiling).
 //!
 //! Both stacks use the same certificate, ALPN, cipher suite (TLS_AES_128_GCM_SHA256), 1452-byte
 //! UDP payloads from the start (quinn: `initial_mtu(1452)`, its PMTUD upper bound is 1452 too),
