@@ -27,6 +27,8 @@ pub enum TestCase {
     ChaCha20,
     /// The transfer over a long RTT.
     LongRtt,
+    /// The files over HTTP/3 (ALPN h3), requests in parallel on one connection.
+    Http3,
 }
 
 impl TestCase {
@@ -38,6 +40,7 @@ impl TestCase {
             "multiplexing" => TestCase::Multiplexing,
             "chacha20" => TestCase::ChaCha20,
             "longrtt" => TestCase::LongRtt,
+            "http3" => TestCase::Http3,
             _ => return None,
         })
     }
@@ -212,5 +215,6 @@ mod tests {
         let vars = [("ROLE", "server")];
         assert!(settings(env(&vars), &["--listen".into(), "nope".into()]).is_err());
         assert_eq!(TestCase::parse("zerortt"), None);
+        assert_eq!(TestCase::parse("http3"), Some(TestCase::Http3));
     }
 }

@@ -1,5 +1,6 @@
-//! The hq-interop server and client on our runtime, shared by the runner entry point
-//! (environment contract) and the peer-style command line used by the local interop matrix.
+//! The hq-interop and HTTP/3 servers and clients on our runtime, shared by the runner entry
+//! point (environment contract) and the peer-style command line used by the local interop
+//! matrices (interop/peers/selftest.sh for hq-interop, interop/peers/h3-matrix.sh for HTTP/3).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -31,6 +32,8 @@ pub struct ServerPlan {
     pub www: PathBuf,
     /// Offer only ChaCha20-Poly1305.
     pub chacha20: bool,
+    /// Serve HTTP/3 (ALPN h3) instead of hq-interop.
+    pub http3: bool,
 }
 
 /// How the client runs.
@@ -46,7 +49,20 @@ pub struct ClientPlan {
     pub chacha20: bool,
     /// Bound on the whole run.
     pub timeout: Duration,
+    /// Fetch over HTTP/3 (ALPN h3) instead of hq-interop.
+    pub http3: bool,
 }
+
+fn alpn(http3: bool) -> &'static [u8] {
+    if http3 {
+        H3_ALPN
+    } else {
+        hq::ALPN
+    }
+}
+
+/// ALPN of HTTP/3 (RFC 9114 §3.1).
+pub const H3_ALPN: &[u8] = b"h3";
 
 fn transport() -> TransportConfig {
     let mut t = TransportConfig {
@@ -71,7 +87,7 @@ pub async fn serve(plan: ServerPlan) -> Result<(), String> {
     let tls = tls::server_config_from_pem_files(
         &plan.cert,
         &plan.key,
-        &[hq::ALPN],
+        &[alpn(plan.http3)],
         suites(plan.chacha20),
     )
     .map_err(|e| e.to_string())?;
@@ -89,6 +105,10 @@ pub async fn serve(plan: ServerPlan) -> Result<(), String> {
     let www = Arc::new(plan.www);
     while let Some(conn) = endpoint.accept().await {
         let www = www.clone();
+        if plan.http3 {
+            tokio::spawn(serve_h3(www, conn));
+            continue;
+        }
         tokio::spawn(async move {
             while let Ok((send, recv)) = conn.accept_bi().await {
                 tokio::spawn(serve_stream(www.clone(), send, recv));
@@ -157,7 +177,7 @@ async fn fetch_inner(plan: ClientPlan) -> Result<(), String> {
         Some(ca) => ServerVerification::CaFile(ca.clone()),
         None => ServerVerification::InsecureSkipVerify,
     };
-    let tls = tls::client_config(&verification, &[hq::ALPN], suites(plan.chacha20))
+    let tls = tls::client_config(&verification, &[alpn(plan.http3)], suites(plan.chacha20))
         .map_err(|e| e.to_string())?;
     let config = ClientConfig {
         tls,
@@ -176,11 +196,22 @@ async fn fetch_inner(plan: ClientPlan) -> Result<(), String> {
         .connect(addr, &first.host, &config)
         .await
         .map_err(|e| format!("cannot connect to {addr}: {e}"))?;
+    let client = plan
+        .http3
+        .then(|| h3::asynch::Client::new(conn.clone(), h3::Config::default()));
     let mut tasks = tokio::task::JoinSet::new();
     for request in plan.requests.clone() {
         let conn = conn.clone();
         let target = request.target(&plan.downloads);
-        tasks.spawn(async move { download(&conn, &request, &target).await });
+        match &client {
+            Some(client) => {
+                let client = client.clone();
+                tasks.spawn(async move { download_h3(&client, &request, &target).await });
+            }
+            None => {
+                tasks.spawn(async move { download(&conn, &request, &target).await });
+            }
+        }
     }
     let mut result = Ok(());
     while let Some(done) = tasks.join_next().await {
@@ -192,9 +223,120 @@ async fn fetch_inner(plan: ClientPlan) -> Result<(), String> {
             tasks.abort_all();
         }
     }
-    conn.close(VarInt::ZERO, b"done");
+    match client {
+        // GOAWAY, then H3_NO_ERROR once everything is acknowledged (bounded by `fetch`).
+        Some(client) if result.is_ok() => client.shutdown().await,
+        Some(client) => client.close(h3::Code::H3_NO_ERROR),
+        None => conn.close(VarInt::ZERO, b"done"),
+    }
     endpoint.wait_idle().await;
     result
+}
+
+/// Serves files over HTTP/3 on one connection: GET and HEAD of a file under `www` answer
+/// 200 with its bytes, anything else 404 (or 405 for other methods).
+async fn serve_h3(www: Arc<PathBuf>, conn: Connection) {
+    let server = h3::asynch::Server::new(conn, h3::Config::default());
+    while let Ok(Some((request, stream))) = server.accept().await {
+        tokio::spawn(serve_h3_request(www.clone(), request, stream));
+    }
+}
+
+async fn serve_h3_request(
+    www: Arc<PathBuf>,
+    request: http::Request<()>,
+    stream: h3::asynch::RequestStream,
+) {
+    let head = request.method() == http::Method::HEAD;
+    if request.method() != http::Method::GET && !head {
+        let _ = respond_h3(&stream, 405, b"method not allowed\n").await;
+        return;
+    }
+    let path = match hq::resolve(&www, &hq::request(request.uri().path())) {
+        Ok(p) => p,
+        Err(_) => {
+            let _ = respond_h3(&stream, 404, b"not found\n").await;
+            return;
+        }
+    };
+    let Ok(mut file) = tokio::fs::File::open(&path).await else {
+        let _ = respond_h3(&stream, 404, b"not found\n").await;
+        return;
+    };
+    let len = file.metadata().await.map(|m| m.len()).unwrap_or(0);
+    let response = http::Response::builder()
+        .status(200)
+        .header(http::header::CONTENT_LENGTH, len)
+        .body(())
+        .expect("valid response");
+    if stream.send_response(response).is_err() {
+        return;
+    }
+    if !head {
+        let mut buf = vec![0u8; 256 * 1024];
+        loop {
+            match file.read(&mut buf).await {
+                Ok(0) => break,
+                Ok(n) => {
+                    let chunk = bytes::Bytes::copy_from_slice(&buf[..n]);
+                    if stream.send_data(chunk).await.is_err() {
+                        return;
+                    }
+                }
+                Err(_) => {
+                    stream.reset(h3::Code::H3_INTERNAL_ERROR);
+                    return;
+                }
+            }
+        }
+    }
+    let _ = stream.finish();
+}
+
+async fn respond_h3(
+    stream: &h3::asynch::RequestStream,
+    status: u16,
+    body: &'static [u8],
+) -> Result<(), h3::asynch::Error> {
+    let response = http::Response::builder()
+        .status(status)
+        .header(http::header::CONTENT_LENGTH, body.len())
+        .body(())
+        .expect("valid response");
+    stream.send_response(response)?;
+    stream.send_data(bytes::Bytes::from_static(body)).await?;
+    stream.finish()
+}
+
+/// Downloads one file over HTTP/3; anything but a complete 200 response is an error.
+async fn download_h3(
+    client: &h3::asynch::Client,
+    request: &Request,
+    target: &Path,
+) -> Result<(), String> {
+    let fail = |e: &dyn std::fmt::Display| format!("{}: {e}", request.path);
+    let authority = if request.host.contains(':') {
+        format!("[{}]:{}", request.host, request.port)
+    } else {
+        format!("{}:{}", request.host, request.port)
+    };
+    let req = http::Request::get(format!("https://{authority}{}", request.path))
+        .body(())
+        .map_err(|e| fail(&e))?;
+    let stream = client.send_request(req).await.map_err(|e| fail(&e))?;
+    stream.finish().map_err(|e| fail(&e))?;
+    let response = stream.recv_response().await.map_err(|e| fail(&e))?;
+    if response.status() != http::StatusCode::OK {
+        return Err(fail(&format!("HTTP status {}", response.status())));
+    }
+    let mut data = Vec::new();
+    while let Some(chunk) = stream.recv_data().await.map_err(|e| fail(&e))? {
+        data.extend_from_slice(&chunk);
+    }
+    if let Some(dir) = target.parent() {
+        tokio::fs::create_dir_all(dir).await.map_err(|e| fail(&e))?;
+    }
+    tokio::fs::write(target, &data).await.map_err(|e| fail(&e))
 }
 
 async fn download(conn: &Connection, request: &Request, target: &Path) -> Result<(), String> {

@@ -5,8 +5,9 @@
 //! paths. Unsupported test cases exit 127 at once.
 //!
 //! Peer mode, the command line of the local interop matrix (interop/peers/selftest.sh):
-//! `quic-interop server --listen ADDR --cert FILE --key FILE --www DIR [--chacha20]` and
-//! `quic-interop client (--insecure | --ca FILE) --downloads DIR [--chacha20] [--timeout S] URL...`.
+//! `quic-interop server --listen ADDR --cert FILE --key FILE --www DIR [--chacha20] [--http3]`
+//! and `quic-interop client (--insecure | --ca FILE) --downloads DIR [--chacha20] [--http3]
+//! [--timeout S] URL...`. `--http3` speaks HTTP/3 (ALPN h3) instead of hq-interop.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -75,6 +76,7 @@ async fn runner(args: &[String]) -> i32 {
         }
     };
     let chacha20 = test == TestCase::ChaCha20;
+    let http3 = test == TestCase::Http3;
     match settings.role {
         Role::Server => report(
             serve(ServerPlan {
@@ -83,6 +85,7 @@ async fn runner(args: &[String]) -> i32 {
                 key: settings.certs.join("priv.key"),
                 www: settings.www,
                 chacha20,
+                http3,
             })
             .await,
         ),
@@ -96,6 +99,7 @@ async fn runner(args: &[String]) -> i32 {
                     chacha20,
                     // longrtt needs more than the usual minute of a runner test.
                     timeout: Duration::from_secs(if test == TestCase::LongRtt { 180 } else { 60 }),
+                    http3,
                 })
                 .await,
             )
@@ -111,6 +115,7 @@ fn value(it: &mut std::slice::Iter<'_, String>, flag: &str) -> Result<String, St
 
 fn peer_server(args: &[String]) -> Result<ServerPlan, String> {
     let (mut listen, mut cert, mut key, mut www, mut chacha20) = (None, None, None, None, false);
+    let mut http3 = false;
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         match flag.as_str() {
@@ -125,6 +130,7 @@ fn peer_server(args: &[String]) -> Result<ServerPlan, String> {
             "--key" => key = Some(PathBuf::from(value(&mut it, flag)?)),
             "--www" => www = Some(PathBuf::from(value(&mut it, flag)?)),
             "--chacha20" => chacha20 = true,
+            "--http3" => http3 = true,
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
@@ -134,12 +140,14 @@ fn peer_server(args: &[String]) -> Result<ServerPlan, String> {
         key: key.ok_or("--key is required")?,
         www: www.ok_or("--www is required")?,
         chacha20,
+        http3,
     })
 }
 
 fn peer_client(args: &[String]) -> Result<ClientPlan, String> {
     let (mut ca, mut insecure, mut downloads, mut chacha20) = (None, false, None, false);
     let mut timeout = Duration::from_secs(60);
+    let mut http3 = false;
     let mut requests = Vec::new();
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -148,6 +156,7 @@ fn peer_client(args: &[String]) -> Result<ClientPlan, String> {
             "--insecure" => insecure = true,
             "--downloads" => downloads = Some(PathBuf::from(value(&mut it, arg)?)),
             "--chacha20" => chacha20 = true,
+            "--http3" => http3 = true,
             "--timeout" => {
                 let v = value(&mut it, arg)?;
                 timeout = Duration::from_secs(
@@ -171,5 +180,6 @@ fn peer_client(args: &[String]) -> Result<ClientPlan, String> {
         ca,
         chacha20,
         timeout,
+        http3,
     })
 }
