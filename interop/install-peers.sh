@@ -1,20 +1,26 @@
 #!/usr/bin/env bash
 # Installs the third-party QUIC peers of the interop matrix on a Debian machine (idempotent):
-#   ngtcp2  apt ngtcp2-client/ngtcp2-server (gtlsclient/gtlsserver; HTTP/3 only, for the later
-#           HTTP/3 matrix; installed and version-checked only)
-#   aioquic pip aioquic==$AIOQUIC_VERSION for $PYTHON (interop/peers/aioquic_hq.py uses it)
-#   quinn   cargo build --release -p quinn-hq (interop/peers/quinn-hq)
+#   ngtcp2  apt ngtcp2-client/ngtcp2-server (gtlsclient/gtlsserver; HTTP/3 only, used by
+#           interop/peers/h3-matrix.sh)
+#   aioquic pip aioquic==$AIOQUIC_VERSION for $PYTHON (interop/peers/aioquic_hq.py and
+#           aioquic_h3.py use it)
+#   quinn   cargo build --release -p quinn-hq (interop/peers/quinn-hq) and the standalone
+#           interop/peers/quinn-h3 (quinn + hyperium/h3)
+#   curl    pip curl-cffi==$CURL_CFFI_VERSION for $PYTHON: libcurl with HTTP/3
+#           (interop/peers/curl_h3.py uses it)
 # Also makes sure openssl (used by interop/peers/selftest.sh) is there.
 # Prints one summary line per peer; detailed logs go to $LOG_DIR. Exits non-zero if any peer
 # failed, after trying all of them.
 #
 # Environment: PYTHON (default python3), AIOQUIC_VERSION (default 1.7.2),
+#              CURL_CFFI_VERSION (default 0.17.0),
 #              LOG_DIR (default a fresh temp dir), CARGO_TARGET_DIR (honoured).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PYTHON=${PYTHON:-python3}
 AIOQUIC_VERSION=${AIOQUIC_VERSION:-1.7.2}
+CURL_CFFI_VERSION=${CURL_CFFI_VERSION:-0.17.0}
 LOG_DIR=${LOG_DIR:-$(mktemp -d /tmp/install-peers.XXXXXX)}
 mkdir -p "$LOG_DIR"
 
@@ -109,8 +115,44 @@ install_aioquic() {
         bad aioquic "aioquic ${have:-missing} importable from $PYTHON, wanted $AIOQUIC_VERSION"
     elif ! "$PYTHON" "$ROOT/interop/peers/aioquic_hq.py" --help >/dev/null 2>&1; then
         bad aioquic "interop/peers/aioquic_hq.py does not start under $PYTHON"
+    elif ! "$PYTHON" "$ROOT/interop/peers/aioquic_h3.py" --help >/dev/null 2>&1; then
+        bad aioquic "interop/peers/aioquic_h3.py does not start under $PYTHON"
     else
-        ok aioquic "aioquic $have on $(command -v "$PYTHON") (Python $pyver): interop/peers/aioquic_hq.py"
+        ok aioquic "aioquic $have on $(command -v "$PYTHON") (Python $pyver): interop/peers/aioquic_hq.py, aioquic_h3.py"
+    fi
+}
+
+pip_install() { # requirement log -> 0 on success
+    local flags=()
+    if ! "$PYTHON" -m pip --version >/dev/null 2>&1; then
+        apt_install python3-pip || return 1
+    fi
+    if "$PYTHON" -c 'import os, sys, sysconfig; sys.exit(not os.path.exists(os.path.join(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED")))'; then
+        flags+=(--break-system-packages)
+    fi
+    [ "$(id -u)" -eq 0 ] || flags+=(--user)
+    "$PYTHON" -m pip install -q --disable-pip-version-check --root-user-action=ignore \
+        "${flags[@]}" "$1" >"$2" 2>&1
+}
+
+install_curl_cffi() {
+    local have
+    have=$("$PYTHON" -c 'import curl_cffi; print(curl_cffi.__version__)' 2>/dev/null) || have=
+    if [ "$have" != "$CURL_CFFI_VERSION" ]; then
+        if ! pip_install "curl-cffi==$CURL_CFFI_VERSION" "$LOG_DIR/pip-curl-cffi.log"; then
+            bad curl "pip install curl-cffi==$CURL_CFFI_VERSION failed, see $LOG_DIR/pip-curl-cffi.log"
+            return
+        fi
+        have=$("$PYTHON" -c 'import curl_cffi; print(curl_cffi.__version__)' 2>/dev/null) || have=
+    fi
+    if [ "$have" != "$CURL_CFFI_VERSION" ]; then
+        bad curl "curl_cffi ${have:-missing} importable from $PYTHON, wanted $CURL_CFFI_VERSION"
+    elif ! "$PYTHON" -c 'from curl_cffi import CurlHttpVersion; CurlHttpVersion.V3ONLY' 2>/dev/null; then
+        bad curl "curl_cffi $have has no CurlHttpVersion.V3ONLY (HTTP/3 only)"
+    elif ! "$PYTHON" "$ROOT/interop/peers/curl_h3.py" --help >/dev/null 2>&1; then
+        bad curl "interop/peers/curl_h3.py does not start under $PYTHON"
+    else
+        ok curl "curl_cffi $have (bundled libcurl with HTTP/3): interop/peers/curl_h3.py"
     fi
 }
 
@@ -125,10 +167,20 @@ install_quinn() {
         return
     fi
     quinn=$(awk '$0 == "name = \"quinn\"" { getline; gsub(/[^0-9.]/, ""); print }' "$ROOT/Cargo.lock")
-    if "$target/release/quinn-hq" --help >/dev/null 2>&1; then
-        ok quinn "quinn ${quinn:-?}: $target/release/quinn-hq"
-    else
+    if ! "$target/release/quinn-hq" --help >/dev/null 2>&1; then
         bad quinn "$target/release/quinn-hq does not run"
+        return
+    fi
+    # A workspace of its own (its hyperium `h3` dependency would clash with our `h3` crate).
+    if ! (cd "$ROOT" && CARGO_TARGET_DIR=$target cargo build --release -q \
+        --manifest-path interop/peers/quinn-h3/Cargo.toml) >"$LOG_DIR/cargo-h3.log" 2>&1; then
+        bad quinn "cargo build --release --manifest-path interop/peers/quinn-h3/Cargo.toml failed, see $LOG_DIR/cargo-h3.log"
+        return
+    fi
+    if "$target/release/quinn-h3" --help >/dev/null 2>&1; then
+        ok quinn "quinn ${quinn:-?}: $target/release/quinn-hq, $target/release/quinn-h3 (hyperium/h3)"
+    else
+        bad quinn "$target/release/quinn-h3 does not run"
     fi
 }
 
@@ -138,5 +190,6 @@ fi
 install_ngtcp2
 install_aioquic
 install_quinn
+install_curl_cffi
 [ "$failed" -eq 0 ] || echo "install-peers: some peers failed; logs in $LOG_DIR" >&2
 exit "$failed"

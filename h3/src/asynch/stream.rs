@@ -207,10 +207,19 @@ impl RequestStream {
         Ok(())
     }
 
-    /// Ends the message (FIN).
+    /// Ends the message (FIN). If the peer already stopped our side (STOP_SENDING, e.g. a
+    /// server that answered without reading the whole request, RFC 9114 §4.1), there is
+    /// nothing left to end and this succeeds: the response can still be read.
     pub fn finish(&self) -> Result<(), Error> {
         let id = self.id;
-        self.sync_op(|st, t| st.h3.finish(t, id))?;
+        match self.sync_op(|st, t| st.h3.finish(t, id)) {
+            Ok(()) => {}
+            Err(Error::Stream(e)) if e.kind == crate::StreamErrorKind::StoppedByPeer => {
+                self.send_done.store(true, Relaxed);
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        }
         self.ended();
         Ok(())
     }

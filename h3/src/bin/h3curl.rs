@@ -592,7 +592,11 @@ impl App {
         }
         self.trace(">");
         if let Some(body) = body {
-            stream.send_data(body).await.map_err(|e| send_failure(&e))?;
+            match stream.send_data(body).await {
+                // RFC 9114 §4.1: the server answered without reading the whole body.
+                Err(H3Error::Stream(e)) if e.kind == h3::StreamErrorKind::StoppedByPeer => {}
+                r => r.map_err(|e| send_failure(&e))?,
+            }
         }
         stream.finish().map_err(|e| send_failure(&e))?;
         let resp = stream.recv_response().await.map_err(|e| recv_failure(&e))?;
