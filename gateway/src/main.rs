@@ -108,7 +108,7 @@ fn main() -> ExitCode {
                 let config = sources
                     .load()
                     .map_err(|e| format!("invalid configuration, nothing started:\n{e}"))?;
-                let handle = Gateway::start(config, StartOptions::default())
+                let handle = Gateway::start(config, StartOptions { http3: Some(std::sync::Arc::new(gateway::listeners::h3_runtime::QuicHttp3Runtime)) })
                     .await
                     .map_err(|e| format!("starting listeners: {e}"))?;
                 tracing::info!("status port on {}", handle.status_addr());

@@ -108,9 +108,16 @@ pub async fn run(opts: DemoOptions) -> Result<(), String> {
     let sources =
         prepare(&opts, httpbin_addr).map_err(|e| format!("{}: {e}", opts.dir.display()))?;
     let config = sources.load().map_err(|e| e.to_string())?;
-    let handle = Gateway::start(config, StartOptions::default())
-        .await
-        .map_err(|e| format!("starting the gateway: {e}"))?;
+    let handle = Gateway::start(
+        config,
+        StartOptions {
+            http3: Some(std::sync::Arc::new(
+                crate::listeners::h3_runtime::QuicHttp3Runtime,
+            )),
+        },
+    )
+    .await
+    .map_err(|e| format!("starting the gateway: {e}"))?;
     tracing::info!("built-in httpbin on {httpbin_addr}");
     println!(
         "{}",

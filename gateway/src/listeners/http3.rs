@@ -3,9 +3,10 @@
 //! For each HTTPS server port, with QUIC listeners enabled (settings `enableQuicListeners`,
 //! env `PILOT_ENABLE_QUIC_LISTENERS`), the gateway asks an [`Http3Runtime`] to start a
 //! listener on the same port number over UDP. The runtime is the async HTTP/3 server built on
-//! our `quic` tokio runtime and `h3`; until it lands, no runtime is linked and the gateway logs
-//! that the UDP side is not served (alt-svc is advertised already, so clients fall back to TCP,
-//! as they must whenever UDP is blocked).
+//! our `quic` tokio runtime and `h3` ([`super::h3_runtime::QuicHttp3Runtime`], which the binary
+//! and the demo link); without a runtime the gateway logs that the UDP side is not served
+//! (alt-svc is advertised anyway, so clients fall back to TCP, as they must whenever UDP is
+//! blocked).
 //!
 //! What a runtime must do, per connection and request:
 //! - TLS: use [`Http3ListenerSpec::tls`] (ALPN `h3`, certificates by SNI from the live
@@ -63,7 +64,7 @@ impl Http3ListenerSpec {
     }
 }
 
-/// Starts UDP/HTTP/3 listeners. Implemented by the HTTP/3 runtime (outside this crate).
+/// Starts UDP/HTTP/3 listeners. Implemented by [`super::h3_runtime::QuicHttp3Runtime`].
 pub trait Http3Runtime: Send + Sync {
     fn start(&self, spec: Http3ListenerSpec) -> std::io::Result<Box<dyn RunningListener>>;
 }

@@ -6,6 +6,7 @@
 //! Every listener implements [`RunningListener`], which is all the gateway needs to reload and
 //! shut down, and adds `alt-svc` at the listener level with [`add_alt_svc`].
 
+pub mod h3_runtime;
 pub mod http3;
 pub mod tcp;
 pub mod tls;
