@@ -30,24 +30,30 @@ impl Connection {
         self.stats.datagrams_received += 1;
         self.stats.bytes_received += datagram.len() as u64;
         self.anti_amplification_received += datagram.len() as u64;
-        let len = datagram.len();
+        // RFC 9000 §10.3.1: a stateless reset is recognised by the datagram's last 16 bytes;
+        // keep just those, rather than a copy of the datagram per coalesced packet.
+        let reset_tail: Option<[u8; 16]> =
+            (datagram.len() >= crate::endpoint::MIN_SHORT_PACKET_SIZE).then(|| {
+                datagram[datagram.len() - 16..]
+                    .try_into()
+                    .expect("16 bytes")
+            });
         let mut next = Some(datagram);
         let mut first = true;
         while let Some(buf) = next.take() {
-            let tail = buf.clone();
             match PartialDecode::new(buf, self.local_cid_len, false) {
                 Ok((partial, rest)) => {
                     // RFC 9000 §12.2: later packets with another DCID are ignored.
                     let dcid_ok = first || partial.header().dst_cid() == &self.expected_dcid();
                     first = false;
                     if dcid_ok {
-                        self.handle_packet(now, partial, &tail);
+                        self.handle_packet(now, partial, reset_tail.as_ref());
                     }
                     next = rest;
                 }
                 Err(PacketDecodeError::UnsupportedVersion { .. }) | Err(_) => {
                     self.stats.packets_dropped += 1;
-                    self.check_stateless_reset(now, &tail, len);
+                    self.check_stateless_reset(now, reset_tail.as_ref());
                 }
             }
             if matches!(self.state, State::Draining { .. } | State::Drained) {
@@ -70,7 +76,12 @@ impl Connection {
             .unwrap_or(&self.initial_src_cid)
     }
 
-    fn handle_packet(&mut self, now: Instant, partial: PartialDecode, raw: &BytesMut) {
+    fn handle_packet(
+        &mut self,
+        now: Instant,
+        partial: PartialDecode,
+        reset_tail: Option<&[u8; 16]>,
+    ) {
         match partial.header().clone() {
             ProtectedHeader::VersionNegotiation { .. } => {
                 self.handle_version_negotiation(now, &partial)
@@ -94,7 +105,7 @@ impl Connection {
                         return;
                     }
                 };
-                self.handle_protected(now, partial, space, raw);
+                self.handle_protected(now, partial, space, reset_tail);
             }
         }
     }
@@ -167,7 +178,7 @@ impl Connection {
         now: Instant,
         partial: PartialDecode,
         space_id: PacketSpace,
-        raw: &BytesMut,
+        reset_tail: Option<&[u8; 16]>,
     ) {
         let space = self.space(space_id);
         if space.discarded || space.keys.is_none() {
@@ -212,7 +223,7 @@ impl Connection {
                 return;
             }
             if space_id == PacketSpace::Data {
-                self.check_stateless_reset(now, raw, raw.len());
+                self.check_stateless_reset(now, reset_tail);
             }
             return;
         };
@@ -349,12 +360,9 @@ impl Connection {
         self.stats.key_updates += 1;
     }
 
-    fn check_stateless_reset(&mut self, now: Instant, datagram: &[u8], len: usize) {
+    fn check_stateless_reset(&mut self, now: Instant, reset_tail: Option<&[u8; 16]>) {
         // RFC 9000 §10.3.1: a datagram ending in a reset token of one of the peer's IDs.
-        if len < crate::endpoint::MIN_SHORT_PACKET_SIZE || datagram.len() < 16 {
-            return;
-        }
-        let token = &datagram[datagram.len() - 16..];
+        let Some(token) = reset_tail else { return };
         if self.remote_cids.is_stateless_reset(token) {
             self.enter_draining(now, ConnectionError::Reset);
             // RFC 9000 §10.3.1: no more packets are sent after a stateless reset.
