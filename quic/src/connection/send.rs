@@ -103,7 +103,8 @@ impl Connection {
                 cc_open = false;
             }
         }
-        let wants: Vec<PacketSpace> = PacketSpace::ALL
+        // At most three spaces: kept inline, no allocation per datagram.
+        let wants: smallvec::SmallVec<[PacketSpace; 3]> = PacketSpace::ALL
             .into_iter()
             .filter(|&s| self.space_wants_packet(now, s, cc_open))
             .collect();
