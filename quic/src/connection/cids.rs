@@ -117,6 +117,14 @@ impl RemoteCids {
                 self.queue_retirement(seq);
             }
         }
+        // RFC 9000 §5.1.2: an endpoint may treat more IDs awaiting retirement than it is
+        // willing to track as CONNECTION_ID_LIMIT_ERROR; otherwise a peer could grow this
+        // queue without bound with IDs that arrive already retired.
+        if self.pending_retirements.len() as u64 > self.max_pending_retirements() {
+            return Err(TransportError::connection_id_limit_error(
+                "too many connection IDs awaiting retirement",
+            ));
+        }
         // RFC 9000 §5.1.1: more active IDs than our limit is a CONNECTION_ID_LIMIT_ERROR.
         if self.active.len() as u64 > self.limit {
             return Err(TransportError::connection_id_limit_error(
@@ -131,6 +139,12 @@ impl RemoteCids {
             ));
         }
         Ok(())
+    }
+
+    /// RETIRE_CONNECTION_ID frames we track at most: RFC 9000 §5.1.2 asks for at least twice
+    /// the active_connection_id_limit.
+    fn max_pending_retirements(&self) -> u64 {
+        (2 * self.limit).max(16)
     }
 
     /// Switches to a fresh ID (e.g. on migration), retiring the current one. Returns false if
@@ -308,6 +322,23 @@ mod tests {
         assert_eq!(r.current().cid, cid(5));
         assert!(r.is_stateless_reset(&[5; 16]));
         assert!(!r.is_stateless_reset(&[1; 16]));
+    }
+
+    #[test]
+    fn ids_arriving_retired_cannot_grow_the_retirement_queue_without_bound() {
+        let mut r = RemoteCids::new(cid(0), 4);
+        r.on_new_connection_id(1000, 1000, cid(1), [1; 16]).unwrap();
+        let mut result = Ok(());
+        for seq in 1..200u64 {
+            let id = ConnectionId::new(&seq.to_be_bytes()).unwrap();
+            result = r.on_new_connection_id(seq, 1000, id, [2; 16]);
+            if result.is_err() {
+                break;
+            }
+        }
+        let e = result.unwrap_err();
+        assert_eq!(e.code, TransportErrorCode::CONNECTION_ID_LIMIT_ERROR);
+        assert!(r.pending_retirements.len() <= 17);
     }
 
     #[test]
