@@ -84,6 +84,23 @@ async fn handle(req: Request<()>, stream: RequestStream, hooks: Arc<Hooks>) {
             t.insert("x-done", "yes".parse().unwrap());
             stream.send_trailers(t).unwrap();
         }
+        "/hints" => {
+            // Two interim responses (RFC 8297 Early Hints, RFC 9114 §4.1), then the final one.
+            for link in ["</a.css>; rel=preload", "</b.js>; rel=preload"] {
+                let hint = Response::builder()
+                    .status(103)
+                    .header("link", link)
+                    .body(())
+                    .unwrap();
+                stream.send_response(hint).unwrap();
+            }
+            stream.send_response(ok()).unwrap();
+            stream
+                .send_data(Bytes::from_static(b"hinted"))
+                .await
+                .unwrap();
+            stream.finish().unwrap();
+        }
         "/slow" => {
             hooks.slow_arrived.notify_one();
             hooks.slow_release.notified().await;
@@ -147,6 +164,43 @@ async fn get_request() {
         s.finish().unwrap();
         assert_eq!(s.recv_response().await.unwrap().status(), 404);
         assert_eq!(body(&s).await, b"no /missing");
+        client.shutdown().await;
+    })
+    .await
+    .expect("in time");
+}
+
+#[tokio::test]
+async fn interim_responses() {
+    timeout(LIMIT, async {
+        let (server, _) = serve(Arc::default());
+        let (_ep, client) = client(&server).await;
+
+        // Read one by one, then the final response.
+        let s = client.send_request(get("/hints")).await.unwrap();
+        s.finish().unwrap();
+        let mut links = Vec::new();
+        while let Some(hint) = s.recv_informational().await.unwrap() {
+            assert_eq!(hint.status(), 103);
+            links.push(hint.headers()["link"].to_str().unwrap().to_owned());
+        }
+        assert_eq!(links, ["</a.css>; rel=preload", "</b.js>; rel=preload"]);
+        assert_eq!(s.recv_response().await.unwrap().status(), 200);
+        assert!(s.recv_informational().await.unwrap().is_none());
+        assert_eq!(body(&s).await, b"hinted");
+
+        // The simple path never sees them, and they are gone once the final one is read.
+        let s = client.send_request(get("/hints")).await.unwrap();
+        s.finish().unwrap();
+        assert_eq!(s.recv_response().await.unwrap().status(), 200);
+        assert!(s.recv_informational().await.unwrap().is_none());
+        assert_eq!(body(&s).await, b"hinted");
+
+        // A response without interim ones.
+        let s = client.send_request(get("/hello")).await.unwrap();
+        s.finish().unwrap();
+        assert!(s.recv_informational().await.unwrap().is_none());
+        assert_eq!(s.recv_response().await.unwrap().status(), 200);
         client.shutdown().await;
     })
     .await

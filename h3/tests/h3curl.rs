@@ -77,12 +77,20 @@ impl Drop for Fixture {
 }
 
 async fn handle(req: Request<()>, stream: RequestStream) {
+    if req.uri().path() == "/hints" {
+        let hint = Response::builder()
+            .status(103)
+            .header("link", "</style.css>; rel=preload")
+            .body(())
+            .unwrap();
+        stream.send_response(hint).unwrap();
+    }
     let mut body = Vec::new();
     while let Ok(Some(chunk)) = stream.recv_data().await {
         body.extend_from_slice(&chunk);
     }
     let (status, out): (u16, Vec<u8>) = match req.uri().path() {
-        "/" => (200, b"hello\n".to_vec()),
+        "/" | "/hints" => (200, b"hello\n".to_vec()),
         "/files/data.bin" => (200, (0..100_000u32).map(|i| (i % 253) as u8).collect()),
         "/echo" => {
             let mut out = format!("{} {}\n", req.method(), req.uri().path());
@@ -152,6 +160,35 @@ async fn get_with_cacert_and_verbose() {
         ] {
             assert!(err.contains(want), "missing {want:?} in:\n{err}");
         }
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn interim_responses_like_curl() {
+    tokio::time::timeout(LIMIT, async {
+        let f = Fixture::new("hints");
+        // -i writes the 103 header block before the final one.
+        let o = h3curl(&["-s", "-k", "-i", &f.url("/hints")], &f.dir).await;
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            out.starts_with(
+                "HTTP/3 103 \r\nlink: </style.css>; rel=preload\r\n\r\nHTTP/3 200 \r\n"
+            ),
+            "{out}"
+        );
+        assert!(out.ends_with("\r\n\r\nhello\n"), "{out}");
+        // -v traces it, in order; without -i the output is the body alone.
+        let o = h3curl(&["-v", "-k", &f.url("/hints")], &f.dir).await;
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        assert_eq!(o.stdout, b"hello\n");
+        let err = stderr(&o);
+        let hint = err.find("< HTTP/3 103").expect(&err);
+        let link = err.find("< link: </style.css>; rel=preload").expect(&err);
+        let fin = err.find("< HTTP/3 200").expect(&err);
+        assert!(hint < link && link < fin, "{err}");
     })
     .await
     .unwrap();

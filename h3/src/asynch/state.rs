@@ -23,11 +23,19 @@ use crate::{Code, Connection, ConnectionError, Event, StreamId};
 pub(crate) const RECV_BUFFER: usize = 1 << 20;
 /// Bytes read from a QUIC stream at once.
 const READ_CHUNK: usize = 64 * 1024;
+/// Interim (1xx) responses kept for a handle that does not read them: a server may send
+/// any number of them (RFC 9114 §4.1), so beyond this the oldest are dropped rather than
+/// letting a peer grow our memory without bound.
+pub(crate) const MAX_INTERIM: usize = 32;
 
 /// What one request stream's handle waits for.
 #[derive(Debug, Default)]
 pub(crate) struct Slot {
+    /// Interim (1xx) responses not read yet, oldest first.
+    pub interim: VecDeque<Response<()>>,
     pub response: Option<Response<()>>,
+    /// The final response arrived (it may have been taken from `response` already).
+    pub final_seen: bool,
     pub data: VecDeque<Bytes>,
     pub buffered: usize,
     pub trailers: Option<HeaderMap>,
@@ -137,9 +145,19 @@ impl H3State {
                         let _ = self.h3.reset_stream(&mut t, stream, Code::H3_MESSAGE_ERROR);
                     }
                 }
+                Event::InformationalResponse { stream, response } => {
+                    if let Some(s) = self.slots.get_mut(&stream) {
+                        if s.interim.len() == MAX_INTERIM {
+                            s.interim.pop_front();
+                        }
+                        s.interim.push_back(response);
+                        s.wake();
+                    }
+                }
                 Event::Response { stream, response } => {
                     if let Some(s) = self.slots.get_mut(&stream) {
                         s.response = Some(response);
+                        s.final_seen = true;
                         s.wake();
                     }
                 }
@@ -175,9 +193,7 @@ impl H3State {
                     wake_all(&mut self.open_wakers);
                 }
                 Event::Closed(_) => self.wake_everything(),
-                Event::InformationalResponse { .. }
-                | Event::PeerSettings(_)
-                | Event::PriorityUpdate { .. } => {}
+                Event::PeerSettings(_) | Event::PriorityUpdate { .. } => {}
             }
         }
         if self.is_drained() {

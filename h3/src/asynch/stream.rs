@@ -57,7 +57,9 @@ impl RequestStream {
         &self.conn
     }
 
-    /// Client: waits for the final response (interim 1xx responses are skipped).
+    /// Client: waits for the final response. Interim (1xx) responses not read with
+    /// [`recv_informational`](Self::recv_informational) before it are discarded, so a
+    /// client that does not care about them never sees them.
     pub async fn recv_response(&self) -> Result<Response<()>, Error> {
         let id = self.id;
         poll_fn(|cx| {
@@ -66,17 +68,44 @@ impl RequestStream {
                     return Poll::Ready(Err(Error::Send(crate::SendError::UnknownStream)));
                 };
                 if let Some(r) = slot.response.take() {
+                    slot.interim.clear();
                     return Poll::Ready(Ok(r));
                 }
                 if let Some(e) = slot.error {
                     return Poll::Ready(Err(Error::Stream(e)));
                 }
                 if slot.finished {
-                    return Poll::Ready(Err(Error::Stream(crate::StreamError {
-                        stream: id,
-                        kind: crate::StreamErrorKind::Local,
-                        code: Code::H3_REQUEST_INCOMPLETE,
-                    })));
+                    return Poll::Ready(Err(incomplete(id)));
+                }
+                slot.recv_waker = Some(cx.waker().clone());
+                Poll::Pending
+            })
+        })
+        .await
+    }
+
+    /// Client: the next interim (1xx) response, e.g. 103 Early Hints (RFC 9114 §4.1 allows
+    /// any number before the final response), or `None` once the final response has
+    /// arrived: then call [`recv_response`](Self::recv_response). Read interim responses
+    /// before the final one; at most the last 32 unread ones are kept.
+    pub async fn recv_informational(&self) -> Result<Option<Response<()>>, Error> {
+        let id = self.id;
+        poll_fn(|cx| {
+            with_conn(&self.conn, |st, _, _| {
+                let Some(slot) = st.slots.get_mut(&id) else {
+                    return Poll::Ready(Err(Error::Send(crate::SendError::UnknownStream)));
+                };
+                if let Some(r) = slot.interim.pop_front() {
+                    return Poll::Ready(Ok(Some(r)));
+                }
+                if slot.final_seen {
+                    return Poll::Ready(Ok(None));
+                }
+                if let Some(e) = slot.error {
+                    return Poll::Ready(Err(Error::Stream(e)));
+                }
+                if slot.finished {
+                    return Poll::Ready(Err(incomplete(id)));
                 }
                 slot.recv_waker = Some(cx.waker().clone());
                 Poll::Pending
@@ -158,7 +187,9 @@ impl RequestStream {
         r
     }
 
-    /// Server: sends the response head (any 1xx first, then the final response).
+    /// Server: sends a response head: any number of interim (1xx) responses first, e.g.
+    /// 103 Early Hints, then the final response. The client reads interim ones with
+    /// [`recv_informational`](Self::recv_informational).
     pub fn send_response(&self, response: Response<()>) -> Result<(), Error> {
         let id = self.id;
         self.sync_op(|st, t| st.h3.send_response(t, id, &response, false))
@@ -280,6 +311,15 @@ impl H3State {
             (e, _) => Error::Send(e),
         }
     }
+}
+
+/// The peer ended its message without a final response.
+fn incomplete(id: StreamId) -> Error {
+    Error::Stream(crate::StreamError {
+        stream: id,
+        kind: crate::StreamErrorKind::Local,
+        code: Code::H3_REQUEST_INCOMPLETE,
+    })
 }
 
 impl Drop for RequestStream {

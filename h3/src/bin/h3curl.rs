@@ -599,30 +599,32 @@ impl App {
             }
         }
         stream.finish().map_err(|e| send_failure(&e))?;
+        // Like curl, interim (1xx) header blocks are shown before the final one, in the
+        // trace and in the output of -i / -I.
+        let mut heads = Vec::new();
+        while let Some(interim) = stream
+            .recv_informational()
+            .await
+            .map_err(|e| recv_failure(&e))?
+        {
+            let head = head_block(interim.status().as_u16(), interim.headers());
+            self.trace_head(&head);
+            heads.push(head);
+        }
         let resp = stream.recv_response().await.map_err(|e| recv_failure(&e))?;
         let status = resp.status().as_u16();
-        let mut head = format!("HTTP/3 {status} \r\n");
-        for (n, v) in resp.headers() {
-            head.push_str(&format!(
-                "{}: {}\r\n",
-                n,
-                String::from_utf8_lossy(v.as_bytes())
-            ));
-        }
-        head.push_str("\r\n");
-        if self.args.verbose {
-            for line in head.trim_end_matches("\r\n").split("\r\n") {
-                eprintln!("< {line}");
-            }
-            eprintln!("<");
-        }
+        let head = head_block(status, resp.headers());
+        self.trace_head(&head);
+        heads.push(head);
         if self.args.fail && status >= 400 {
             stream.reset(h3::Code::H3_REQUEST_CANCELLED);
             return fail(22, format!("The requested URL returned error: {status}"));
         }
         let mut out = open_output(&t.output)?;
         if self.args.include || self.args.head {
-            write_out(&mut out, head.as_bytes())?;
+            for head in &heads {
+                write_out(&mut out, head.as_bytes())?;
+            }
         }
         let length = resp
             .headers()
@@ -660,6 +662,16 @@ impl App {
         Ok(())
     }
 
+    /// Traces a response's header block (`head_block`) as curl's `-v` does.
+    fn trace_head(&self, head: &str) {
+        if self.args.verbose {
+            for line in head.trim_end_matches("\r\n").split("\r\n") {
+                eprintln!("< {line}");
+            }
+            eprintln!("<");
+        }
+    }
+
     fn show_progress(&self, output: &Output) -> bool {
         !self.args.silent
             && !self.args.verbose
@@ -672,6 +684,20 @@ impl App {
             p.finish();
         }
     }
+}
+
+/// A response's status line and header fields as curl prints them, ending with an empty line.
+fn head_block(status: u16, headers: &http::HeaderMap) -> String {
+    let mut head = format!("HTTP/3 {status} \r\n");
+    for (n, v) in headers {
+        head.push_str(&format!(
+            "{}: {}\r\n",
+            n,
+            String::from_utf8_lossy(v.as_bytes())
+        ));
+    }
+    head.push_str("\r\n");
+    head
 }
 
 fn title_case(name: &str) -> String {
