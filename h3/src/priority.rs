@@ -27,16 +27,14 @@ impl Priority {
     /// field is then ignored, RFC 8941 §4.2). RFC 9218 §4: unknown parameters, out-of-range
     /// values and values of unexpected types MUST be ignored, leaving the defaults.
     pub fn parse(value: &[u8]) -> Option<Priority> {
-        let members = sf::parse_dictionary(value)?;
-        let mut p = Priority::default();
-        for (key, item) in members {
-            match (key.as_slice(), item) {
-                (b"u", sf::Item::Integer(u)) if (0..=7).contains(&u) => p.urgency = u as u8,
-                (b"i", sf::Item::Boolean(i)) => p.incremental = i,
-                _ => {}
-            }
-        }
-        Some(p)
+        PriorityParams::parse(value).map(|p| p.apply_to(Priority::default()))
+    }
+
+    /// The priority a message's `priority` header fields ask for: `None` without one, the
+    /// defaults when it does not parse (RFC 9218 §4, §5). Several field lines are one
+    /// comma-separated value (RFC 9110 §5.3).
+    pub fn from_headers(headers: &http::HeaderMap) -> Option<Priority> {
+        field_value(headers).map(|v| Priority::parse_or_default(&v))
     }
 
     /// Parses a value, falling back to the defaults when it does not parse.
@@ -48,6 +46,61 @@ impl Priority {
     pub fn as_tuple(self) -> (u8, bool) {
         (self.urgency, self.incremental)
     }
+}
+
+/// The parameters a Priority Field Value actually carries, without filling in defaults.
+///
+/// A request's value is read with defaults for what it omits ([`Priority::parse`]), but in a
+/// response an absent parameter means the server does not want to change the client's value
+/// (RFC 9218 §8), so merging needs to know which parameters were there.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct PriorityParams {
+    /// The urgency, if a valid one was given.
+    pub urgency: Option<u8>,
+    /// The incremental flag, if a valid one was given.
+    pub incremental: Option<bool>,
+}
+
+impl PriorityParams {
+    /// Parses a Priority Field Value; `None` when the dictionary does not parse. Invalid
+    /// members are ignored as if absent (RFC 9218 §4).
+    pub fn parse(value: &[u8]) -> Option<PriorityParams> {
+        let members = sf::parse_dictionary(value)?;
+        let mut p = PriorityParams::default();
+        for (key, item) in members {
+            match (key.as_slice(), item) {
+                (b"u", sf::Item::Integer(u)) if (0..=7).contains(&u) => p.urgency = Some(u as u8),
+                (b"i", sf::Item::Boolean(i)) => p.incremental = Some(i),
+                _ => {}
+            }
+        }
+        Some(p)
+    }
+
+    /// The parameters of a message's `priority` header fields; `None` without one or when it
+    /// does not parse (then it changes nothing).
+    pub fn from_headers(headers: &http::HeaderMap) -> Option<PriorityParams> {
+        PriorityParams::parse(&field_value(headers)?)
+    }
+
+    /// `base` with the parameters present here replacing its own.
+    pub fn apply_to(self, base: Priority) -> Priority {
+        Priority {
+            urgency: self.urgency.unwrap_or(base.urgency),
+            incremental: self.incremental.unwrap_or(base.incremental),
+        }
+    }
+}
+
+/// The combined value of all `priority` field lines, or `None` without any.
+fn field_value(headers: &http::HeaderMap) -> Option<Vec<u8>> {
+    let mut lines = headers.get_all("priority").iter();
+    let mut value = lines.next()?.as_bytes().to_vec();
+    for line in lines {
+        value.extend_from_slice(b", ");
+        value.extend_from_slice(line.as_bytes());
+    }
+    Some(value)
 }
 
 /// The Priority Field Value, omitting defaults (`u=3` and `i=?0`), so the default priority
@@ -310,6 +363,37 @@ mod tests {
             assert_eq!(p(s), None, "{s:?}");
         }
         assert_eq!(Priority::parse_or_default(b"u=,"), Priority::default());
+    }
+
+    #[test]
+    fn params_keep_absence() {
+        // RFC 9218 §8: the response's `u=1` changes the urgency and keeps the client's `i`.
+        let client = Priority::parse(b"u=5, i").unwrap();
+        let server = PriorityParams::parse(b"u=1").unwrap();
+        assert_eq!(server.incremental, None);
+        assert_eq!(server.apply_to(client).as_tuple(), (1, true));
+        // Invalid members are as if absent.
+        let p = PriorityParams::parse(b"u=9, i=2").unwrap();
+        assert_eq!(p, PriorityParams::default());
+        assert_eq!(p.apply_to(client), client);
+        assert_eq!(PriorityParams::parse(b"u=1,"), None);
+    }
+
+    #[test]
+    fn header_lines_combine() {
+        let mut h = http::HeaderMap::new();
+        assert_eq!(Priority::from_headers(&h), None);
+        h.append("priority", http::HeaderValue::from_static("u=2"));
+        h.append("priority", http::HeaderValue::from_static("i"));
+        assert_eq!(Priority::from_headers(&h).unwrap().as_tuple(), (2, true));
+        // A later line's duplicate key wins (RFC 8941 §4.2).
+        h.append("priority", http::HeaderValue::from_static("u=6"));
+        assert_eq!(Priority::from_headers(&h).unwrap().as_tuple(), (6, true));
+        // An unparseable combination falls back to the defaults for a request, and changes
+        // nothing for a response.
+        h.append("priority", http::HeaderValue::from_static("u="));
+        assert_eq!(Priority::from_headers(&h), Some(Priority::default()));
+        assert_eq!(PriorityParams::from_headers(&h), None);
     }
 
     #[test]

@@ -82,6 +82,17 @@ impl Transport for QuicTransport<'_> {
     fn close(&mut self, c: Code, reason: &[u8]) {
         self.conn.close(self.now, code(c), reason);
     }
+
+    fn set_priority(&mut self, id: StreamId, urgency: u8, incremental: bool) {
+        // quic's scheduler implements the same model (strict urgency, sequential then
+        // round-robin), so the values map one to one.
+        if let Some(mut s) = quic_id(id).and_then(|id| self.conn.send_stream(id)) {
+            s.set_priority(quic::stream::Priority {
+                urgency,
+                incremental,
+            });
+        }
+    }
 }
 
 /// What [`pump`] saw that is not HTTP/3's business.

@@ -59,6 +59,11 @@ pub struct MemTransport {
     pub ops: VecDeque<Op>,
     /// CONNECTION_CLOSE, once sent.
     pub closed: Option<(Code, Vec<u8>)>,
+    /// The latest [`Transport::set_priority`] per stream: (urgency, incremental).
+    pub priorities: HashMap<StreamId, (u8, bool)>,
+    /// How many `set_priority` calls were made, to check that unchanged priorities are not
+    /// set again.
+    pub priority_calls: usize,
 }
 
 impl MemTransport {
@@ -78,6 +83,8 @@ impl MemTransport {
             ended: HashSet::new(),
             ops: VecDeque::new(),
             closed: None,
+            priorities: HashMap::new(),
+            priority_calls: 0,
         }
     }
 
@@ -173,6 +180,11 @@ impl Transport for MemTransport {
         if self.closed.is_none() {
             self.closed = Some((code, reason.to_vec()));
         }
+    }
+
+    fn set_priority(&mut self, id: StreamId, urgency: u8, incremental: bool) {
+        self.priority_calls += 1;
+        self.priorities.insert(id, (urgency, incremental));
     }
 }
 

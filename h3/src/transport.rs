@@ -51,6 +51,25 @@ pub trait Transport {
     fn stop_sending(&mut self, id: StreamId, code: Code);
     /// Closes the connection (CONNECTION_CLOSE with an application error code).
     fn close(&mut self, code: Code, reason: &[u8]);
+    /// Sets the send-scheduling class of our side of stream `id`: lower `urgency` is served
+    /// first; within one urgency, non-incremental streams go one at a time in stream-ID
+    /// order and incremental ones share the link round-robin (the RFC 9218 §4 model).
+    ///
+    /// `urgency` is the scheduler's value, not the RFC's: the connection gives its control
+    /// and QPACK streams [`CRITICAL_URGENCY`] and request streams
+    /// [`request_urgency`]`(priority)`, one level below, so a response at RFC urgency 0
+    /// never holds back the encoder instructions its own header section may need.
+    fn set_priority(&mut self, id: StreamId, urgency: u8, incremental: bool);
+}
+
+/// The scheduling urgency of our control, QPACK encoder and QPACK decoder streams: ahead of
+/// every request stream.
+pub const CRITICAL_URGENCY: u8 = 0;
+
+/// The scheduling urgency of a request stream with RFC 9218 `priority`: 1 + its urgency
+/// (1..=8), below [`CRITICAL_URGENCY`].
+pub fn request_urgency(priority: crate::Priority) -> u8 {
+    priority.urgency.saturating_add(1)
 }
 
 impl StreamId {

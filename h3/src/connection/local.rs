@@ -6,7 +6,7 @@
 use super::request::{RecvState, RequestStream, SendState};
 use super::{Connection, Role};
 use crate::error::{Code, H3Error, SendError};
-use crate::frame::{self, Frame, PriorityTarget};
+use crate::frame::{self, Frame};
 use crate::message;
 use crate::priority::Priority;
 use crate::settings::{self, Settings};
@@ -60,6 +60,7 @@ impl Connection {
             }
             out.append(&mut self.control.pending);
             self.control.id = Some(id);
+            Self::prioritize_critical(t, id);
             self.write_critical(t, id, out);
         }
         for (ty, which) in [(STREAM_QPACK_ENCODER, 0), (STREAM_QPACK_DECODER, 1)] {
@@ -76,6 +77,7 @@ impl Connection {
             varint::encode(ty, &mut out);
             out.append(&mut uni.pending);
             uni.id = Some(id);
+            Self::prioritize_critical(t, id);
             self.write_critical(t, id, out);
         }
         if self.config.grease && !self.grease_stream_done {
@@ -274,7 +276,7 @@ impl Connection {
         self.maybe_remove(id);
     }
 
-    fn check_send(&self) -> Result<(), SendError> {
+    pub(super) fn check_send(&self) -> Result<(), SendError> {
         if self.closed.is_some() {
             Err(SendError::ConnectionClosed)
         } else {
@@ -362,8 +364,10 @@ impl Connection {
         let mut stream = RequestStream::new(self.config.frame_limits);
         stream.method = Some(request.method().clone());
         stream.send_limit = declared_length(request.headers());
-        if let Some(p) = request.headers().get("priority") {
-            stream.priority = Priority::parse_or_default(p.as_bytes());
+        // RFC 9218 §5: the request's own header sets the response's priority; we send the
+        // request body at the same priority.
+        if let Some(p) = Priority::from_headers(request.headers()) {
+            stream.priority = p;
         }
         stream.send = if end_stream {
             SendState::Done
@@ -371,6 +375,7 @@ impl Connection {
             SendState::Body
         };
         self.requests.insert(id, stream);
+        self.push_priority(t, id);
         self.send_fields(t, id, &fields, end_stream)?;
         if end_stream {
             self.check_sent_length(id)?;
@@ -404,6 +409,9 @@ impl Connection {
         let fields = message::response_fields(response)?;
         let no_content = message::response_has_no_content(r.method.as_ref(), response.status());
         self.open_local_streams(t);
+        // RFC 9218 §8: the server's view of the response's priority, before its bytes are
+        // queued.
+        self.on_response_priority(t, id, response.headers());
         self.send_fields(t, id, &fields, end_stream)?;
         if let Some(r) = self.requests.get_mut(&id) {
             r.send = match (interim, end_stream) {
@@ -588,30 +596,6 @@ impl Connection {
         self.open_local_streams(t);
         self.write_control(t, &Frame::Goaway(id));
         Ok(id)
-    }
-
-    /// Changes a request's priority (RFC 9218). A client sends PRIORITY_UPDATE on its
-    /// control stream (§7.2); a server just records the new value for its scheduler.
-    pub fn set_priority(
-        &mut self,
-        t: &mut dyn Transport,
-        id: StreamId,
-        priority: Priority,
-    ) -> Result<(), SendError> {
-        self.check_send()?;
-        let r = self.requests.get_mut(&id).ok_or(SendError::UnknownStream)?;
-        r.priority = priority;
-        r.priority_from_frame = true;
-        if self.role == Role::Client {
-            self.open_local_streams(t);
-            let frame = Frame::PriorityUpdate {
-                target: PriorityTarget::Request,
-                id: id.0,
-                value: Bytes::from(priority.to_string()),
-            };
-            self.write_control(t, &frame);
-        }
-        Ok(())
     }
 
     /// Drops a request stream once both directions are done.

@@ -8,6 +8,7 @@
 //! of request streams (frames to messages, validation, blocked header sections).
 
 mod local;
+mod priority;
 mod request;
 mod uni;
 
@@ -22,6 +23,7 @@ use http::{HeaderMap, Request, Response, StatusCode};
 use std::collections::{HashMap, VecDeque};
 
 use local::{LocalUni, SendBuf};
+use priority::SeenRequests;
 use request::RequestStream;
 use uni::PeerUni;
 
@@ -202,6 +204,10 @@ pub struct Connection {
     requests: HashMap<StreamId, RequestStream>,
     /// Server: highest request stream ID seen.
     max_request_seen: Option<StreamId>,
+    /// Server: request streams seen so far, to tell a PRIORITY_UPDATE for a stream not
+    /// opened yet from one for a stream already gone.
+    seen_requests: SeenRequests,
+    /// Server: PRIORITY_UPDATEs for request streams not opened yet (RFC 9218 §7).
     pending_priorities: HashMap<StreamId, Priority>,
 
     // QPACK.
@@ -254,6 +260,7 @@ impl Connection {
             peer_settings: None,
             requests: HashMap::new(),
             max_request_seen: None,
+            seen_requests: SeenRequests::default(),
             pending_priorities: HashMap::new(),
             encoder,
             decoder,

@@ -72,6 +72,8 @@ pub(crate) struct RequestStream {
     /// Whether a PRIORITY_UPDATE (or a local call) set the priority: it then overrides the
     /// header (RFC 9218 §7).
     pub priority_from_frame: bool,
+    /// The priority last given to the transport's scheduler.
+    pub applied_priority: Option<Priority>,
 }
 
 impl RequestStream {
@@ -89,6 +91,7 @@ impl RequestStream {
             sent_len: 0,
             priority: Priority::default(),
             priority_from_frame: false,
+            applied_priority: None,
         }
     }
 }
@@ -102,6 +105,7 @@ fn malformed(e: Malformed) -> Code {
 impl Connection {
     /// Server: a new request stream from the client. False if it was rejected.
     pub(super) fn accept_request_stream(&mut self, t: &mut dyn Transport, id: StreamId) -> bool {
+        let buffered_priority = self.on_request_stream_seen(id);
         // RFC 9114 §5.2: requests at or above the identifier of a GOAWAY we sent are not
         // processed; RFC 9114 §4.1.1: rejected with H3_REQUEST_REJECTED.
         if self.goaway_sent.is_some_and(|g| id.0 >= g) {
@@ -115,11 +119,14 @@ impl Connection {
             self.max_request_seen = Some(id);
         }
         let mut stream = RequestStream::new(self.config.frame_limits);
-        if let Some(p) = self.pending_priorities.remove(&id) {
+        if let Some(p) = buffered_priority {
             stream.priority = p;
             stream.priority_from_frame = true;
         }
         self.requests.insert(id, stream);
+        // Even the default differs from the transport's own (RFC 9218 §4.2: not
+        // incremental), so every request stream is set.
+        self.push_priority(t, id);
         true
     }
 
@@ -409,10 +416,11 @@ impl Connection {
                         // RFC 9218 §5 / §7: the header sets the priority unless a
                         // PRIORITY_UPDATE already did.
                         if !r.priority_from_frame {
-                            if let Some(p) = request.headers().get("priority") {
-                                r.priority = Priority::parse_or_default(p.as_bytes());
+                            if let Some(p) = Priority::from_headers(request.headers()) {
+                                r.priority = p;
                             }
                         }
+                        self.push_priority(t, id);
                         self.events.push_back(Event::Request {
                             stream: id,
                             request,
@@ -503,6 +511,11 @@ impl Connection {
     /// The peer reset a request stream.
     pub(super) fn on_request_reset(&mut self, t: &mut dyn Transport, id: StreamId, code: Code) {
         let Some(r) = self.requests.get_mut(&id) else {
+            if self.role == Role::Server && id.is_request() {
+                // Reset before any data: the stream will never open, so a PRIORITY_UPDATE
+                // for it is neither kept nor buffered.
+                self.on_request_stream_seen(id);
+            }
             return;
         };
         if r.recv == RecvState::Done {

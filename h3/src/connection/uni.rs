@@ -5,8 +5,7 @@ use super::local::{STREAM_CONTROL, STREAM_PUSH, STREAM_QPACK_DECODER, STREAM_QPA
 use super::request::qpack_error;
 use super::{Connection, Event, Role};
 use crate::error::{Code, H3Error};
-use crate::frame::{Frame, FrameDecoder, FrameEvent, PriorityTarget, StreamKind};
-use crate::priority::Priority;
+use crate::frame::{Frame, FrameDecoder, FrameEvent, StreamKind};
 use crate::transport::Transport;
 use crate::{varint, StreamId};
 use bytes::{Buf, Bytes};
@@ -223,7 +222,7 @@ impl Connection {
                 return Err(H3Error::new(Code::H3_ID_ERROR, "CANCEL_PUSH for no push"));
             }
             Frame::PriorityUpdate { target, id, value } => {
-                self.on_priority_update(target, id, &value)?
+                self.on_priority_update(t, target, id, &value)?
             }
             Frame::Data(_)
             | Frame::Headers(_)
@@ -258,59 +257,6 @@ impl Connection {
         self.events.push_back(Event::GoAway { id });
         if self.role == Role::Client {
             self.reject_above_goaway(t, id);
-        }
-        Ok(())
-    }
-
-    fn on_priority_update(
-        &mut self,
-        target: PriorityTarget,
-        id: u64,
-        value: &[u8],
-    ) -> Result<(), H3Error> {
-        if self.role == Role::Client {
-            // RFC 9218 §7.2: a client receiving PRIORITY_UPDATE MUST treat it as
-            // H3_FRAME_UNEXPECTED.
-            return Err(H3Error::new(
-                Code::H3_FRAME_UNEXPECTED,
-                "PRIORITY_UPDATE from a server",
-            ));
-        }
-        if target == PriorityTarget::Push {
-            // RFC 9218 §7.2: a push ID that was never promised (we never push) is
-            // H3_ID_ERROR.
-            return Err(H3Error::new(
-                Code::H3_ID_ERROR,
-                "PRIORITY_UPDATE for an unpromised push",
-            ));
-        }
-        let stream = StreamId(id);
-        // RFC 9218 §7.2: the request variant MUST reference a request stream, else
-        // H3_ID_ERROR.
-        if !stream.is_request() {
-            return Err(H3Error::new(
-                Code::H3_ID_ERROR,
-                "PRIORITY_UPDATE for a non-request stream",
-            ));
-        }
-        // RFC 9218 §7: a value that does not parse MAY be a connection error; we ignore it.
-        let Some(priority) = Priority::parse(value) else {
-            return Ok(());
-        };
-        if let Some(r) = self.requests.get_mut(&stream) {
-            r.priority = priority;
-            r.priority_from_frame = true;
-            self.events
-                .push_back(Event::PriorityUpdate { stream, priority });
-        } else if self.max_request_seen.map_or(true, |m| stream > m) {
-            // RFC 9218 §7: the stream may not be open yet; keep the latest value, within a
-            // bound.
-            let bound = self.config.max_pending_priority_updates;
-            if self.pending_priorities.len() < bound
-                || self.pending_priorities.contains_key(&stream)
-            {
-                self.pending_priorities.insert(stream, priority);
-            }
         }
         Ok(())
     }
