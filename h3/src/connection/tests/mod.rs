@@ -4,6 +4,7 @@ mod errors;
 mod exchange;
 mod features;
 mod malformed;
+mod priority;
 mod script;
 
 use crate::frame::Frame;
