@@ -194,8 +194,10 @@ fn updates_for_finished_streams_are_dropped() {
 
 #[test]
 fn buffered_updates_are_bounded() {
-    let mut config = Config::default();
-    config.max_pending_priority_updates = 2;
+    let config = Config {
+        max_pending_priority_updates: 2,
+        ..Config::default()
+    };
     let mut p = Pair::connected_with(Config::default(), config);
     for id in [0, 4, 8] {
         p.held.insert(StreamId(id));
