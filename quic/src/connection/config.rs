@@ -40,6 +40,9 @@ pub struct TransportConfig {
     pub max_ack_ranges: usize,
     /// Largest DATAGRAM frame we accept (RFC 9221); 0 disables the extension.
     pub max_datagram_frame_size: u64,
+    /// Mark outgoing packets ECT(0) and react to the peer's ECN-CE counts once the path is
+    /// validated (RFC 9000 §13.4). Received marks are reported either way (§13.4.1).
+    pub ecn: bool,
 }
 
 impl Default for TransportConfig {
@@ -58,6 +61,7 @@ impl Default for TransportConfig {
             max_crypto_buffer: 64 * 1024,
             max_ack_ranges: 32,
             max_datagram_frame_size: 0,
+            ecn: true,
         }
     }
 }

@@ -21,7 +21,7 @@ use rand::SeedableRng;
 
 use crate::cid::ConnectionId;
 use crate::crypto::Side;
-use crate::recovery::{AckOutcome, PacketSpace, Recovery, RecoveryConfig};
+use crate::recovery::{AckOutcome, EcnCodepoint, PacketSpace, Recovery, RecoveryConfig};
 use crate::stream::{Dir, RecvStream, SendStream, StreamEvent, StreamId, StreamsState};
 use crate::tls::TlsSession;
 use crate::transport_error::{TransportError, TransportErrorCode};
@@ -30,6 +30,7 @@ use crate::{VarInt, Version};
 
 pub mod cids;
 mod config;
+mod ecn;
 mod recv;
 mod send;
 mod sent;
@@ -37,9 +38,12 @@ mod spaces;
 mod timers;
 
 #[cfg(test)]
+mod ecn_tests;
+#[cfg(test)]
 mod tests;
 
 pub use config::{ClientConfig, ServerConfig, TransportConfig};
+pub use ecn::EcnState;
 pub use send::Transmit;
 pub use sent::{SentFrame, SentFrames};
 
@@ -145,6 +149,12 @@ pub struct ConnectionStats {
     pub packets_lost: u64,
     /// Key updates performed (RFC 9001 §6).
     pub key_updates: u64,
+    /// Datagrams sent with ECT(0) (RFC 9000 §13.4).
+    pub datagrams_sent_ect0: u64,
+    /// Datagrams received with ECT(0), ECT(1) or ECN-CE.
+    pub datagrams_received_ect: u64,
+    /// Datagrams received with ECN-CE.
+    pub datagrams_received_ce: u64,
 }
 
 /// One QUIC connection.
@@ -196,6 +206,10 @@ pub struct Connection {
     /// When the pacer lets the next ack-eliciting packet go, if it is holding one back.
     pacing_deadline: Option<Instant>,
     ack_outcome: AckOutcome<SentFrames>,
+    /// ECN marking and validation on the path (RFC 9000 §13.4).
+    ecn: ecn::Ecn,
+    /// The codepoint of the datagram being built; its packets are recorded as marked.
+    datagram_ecn: EcnCodepoint,
     handshake_complete: bool,
     handshake_confirmed: bool,
     handshake_done_pending: bool,
@@ -312,6 +326,8 @@ impl Connection {
             ),
             pacing_deadline: None,
             ack_outcome: AckOutcome::new(),
+            ecn: ecn::Ecn::new(config.ecn),
+            datagram_ecn: EcnCodepoint::NotEct,
             handshake_complete: false,
             handshake_confirmed: false,
             handshake_done_pending: false,
@@ -447,6 +463,16 @@ impl Connection {
     /// The congestion window in bytes.
     pub fn congestion_window(&self) -> u64 {
         self.recovery.congestion_window()
+    }
+
+    /// Loss recovery's counters: losses, probe timeouts, congestion events (losses and ECN-CE).
+    pub fn recovery_stats(&self) -> crate::recovery::RecoveryStats {
+        self.recovery.stats()
+    }
+
+    /// Where ECN validation stands on the path (RFC 9000 §13.4.2).
+    pub fn ecn_state(&self) -> EcnState {
+        self.ecn.state()
     }
 
     /// The next event for the application.
@@ -599,6 +625,11 @@ impl Connection {
         space.crypto_send = Default::default();
         let mut dropped = Vec::new();
         self.recovery.discard_space(now, id, &mut dropped);
+        for packet in dropped {
+            if packet.token.ect0 {
+                self.ecn.on_marked_gone(false);
+            }
+        }
     }
 
     /// Issues connection IDs up to the peer's active_connection_id_limit (RFC 9000 §5.1.1).

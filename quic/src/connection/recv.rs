@@ -16,8 +16,23 @@ use crate::transport_error::TransportError;
 use crate::Version;
 
 impl Connection {
-    /// Processes one UDP datagram from `remote`.
+    /// Processes one UDP datagram from `remote` whose IP header's ECN field is unknown (the
+    /// platform cannot read it): like [`handle_datagram_ecn`](Self::handle_datagram_ecn) with
+    /// Not-ECT.
     pub fn handle_datagram(&mut self, now: Instant, remote: SocketAddr, datagram: BytesMut) {
+        self.handle_datagram_ecn(now, remote, EcnCodepoint::NotEct, datagram);
+    }
+
+    /// Processes one UDP datagram from `remote` that arrived with `ecn` in its IP header. The
+    /// codepoint counts once for every QUIC packet of the datagram that is processed, in that
+    /// packet's space (RFC 9000 §13.4.1), and goes back to the peer in ACK_ECN frames.
+    pub fn handle_datagram_ecn(
+        &mut self,
+        now: Instant,
+        remote: SocketAddr,
+        ecn: EcnCodepoint,
+        datagram: BytesMut,
+    ) {
         if matches!(self.state, State::Drained) {
             return;
         }
@@ -29,6 +44,14 @@ impl Connection {
         }
         self.stats.datagrams_received += 1;
         self.stats.bytes_received += datagram.len() as u64;
+        match ecn {
+            EcnCodepoint::NotEct => {}
+            EcnCodepoint::Ce => {
+                self.stats.datagrams_received_ect += 1;
+                self.stats.datagrams_received_ce += 1;
+            }
+            EcnCodepoint::Ect0 | EcnCodepoint::Ect1 => self.stats.datagrams_received_ect += 1,
+        }
         self.anti_amplification_received += datagram.len() as u64;
         // RFC 9000 §10.3.1: a stateless reset is recognised by the datagram's last 16 bytes;
         // keep just those, rather than a copy of the datagram per coalesced packet.
@@ -47,7 +70,7 @@ impl Connection {
                     let dcid_ok = first || partial.header().dst_cid() == &self.expected_dcid();
                     first = false;
                     if dcid_ok {
-                        self.handle_packet(now, partial, reset_tail.as_ref());
+                        self.handle_packet(now, partial, ecn, reset_tail.as_ref());
                     }
                     next = rest;
                 }
@@ -80,6 +103,7 @@ impl Connection {
         &mut self,
         now: Instant,
         partial: PartialDecode,
+        ecn: EcnCodepoint,
         reset_tail: Option<&[u8; 16]>,
     ) {
         match partial.header().clone() {
@@ -105,7 +129,7 @@ impl Connection {
                         return;
                     }
                 };
-                self.handle_protected(now, partial, space, reset_tail);
+                self.handle_protected(now, partial, space, ecn, reset_tail);
             }
         }
     }
@@ -178,6 +202,7 @@ impl Connection {
         now: Instant,
         partial: PartialDecode,
         space_id: PacketSpace,
+        ecn: EcnCodepoint,
         reset_tail: Option<&[u8; 16]>,
     ) {
         let space = self.space(space_id);
@@ -275,12 +300,11 @@ impl Connection {
                 return;
             }
         }
-        self.space_mut(space_id).ack.on_packet_received(
-            now,
-            pn,
-            ack_eliciting,
-            EcnCodepoint::NotEct,
-        );
+        // RFC 9000 §13.4.1: ECN counts grow only for processed packets; a CE mark makes the
+        // acknowledgment immediate (RFC 9000 §13.2.1), which AckState handles.
+        self.space_mut(space_id)
+            .ack
+            .on_packet_received(now, pn, ack_eliciting, ecn);
         // RFC 9000 §10.1: the idle timer restarts when a packet is processed.
         if let Some(t) = self.idle_timeout {
             self.idle_deadline = Some(now + t.max(3 * self.recovery.pto(PacketSpace::Data)));
@@ -530,9 +554,32 @@ impl Connection {
             Duration::ZERO
         };
         let mut outcome = std::mem::take(&mut self.ack_outcome);
+        // RFC 9000 §13.4.2.1: reordered frames (not raising the largest acknowledged) must not
+        // fail validation.
+        let largest_increased = self
+            .recovery
+            .largest_acked(space)
+            .map_or(true, |l| ack.largest() > l);
+        let counts = ack.ecn();
+        let ecn = &mut self.ecn;
         let result = self
             .recovery
-            .on_ack_received(now, space, ack.iter(), delay, None, &mut outcome)
+            .on_ack_received_with(
+                now,
+                space,
+                ack.iter(),
+                delay,
+                |acked| {
+                    let marked = acked.iter().filter(|p| p.token.ect0).count() as u64;
+                    match ecn.on_ack(space, counts, marked, largest_increased) {
+                        // RFC 9002 §7.1: an increase of a validated ECN-CE count is a
+                        // congestion event; recovery compares it with the last one.
+                        super::ecn::Verdict::Valid { ce } => Some(ce),
+                        super::ecn::Verdict::Ignored | super::ecn::Verdict::Failed => None,
+                    }
+                },
+                &mut outcome,
+            )
             .map_err(|e| e.with_frame(ack.frame_type().0));
         if result.is_ok() {
             for packet in outcome.acked.drain(..) {
@@ -568,6 +615,9 @@ impl Connection {
     }
 
     pub(super) fn on_packet_lost(&mut self, space: PacketSpace, sent: SentFrames) {
+        if sent.ect0 {
+            self.ecn.on_marked_gone(true);
+        }
         for frame in sent.frames {
             match frame {
                 SentFrame::Crypto { offset, len } => self

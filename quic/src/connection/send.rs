@@ -13,7 +13,7 @@ use crate::frame::{
     NewConnectionId, StreamHeader,
 };
 use crate::packet::{Header, LongType, PacketNumber};
-use crate::recovery::PacketSpace;
+use crate::recovery::{EcnCodepoint, PacketSpace};
 use crate::stream::StreamControl;
 use crate::transport_error::TransportErrorCode;
 use crate::VarInt;
@@ -30,6 +30,10 @@ pub struct Transmit {
     pub destination: SocketAddr,
     /// Its length.
     pub size: usize,
+    /// The ECN codepoint to set in its IP header (RFC 9000 §13.4): ECT(0) while the path's ECN
+    /// is being tested or validated, Not-ECT otherwise. A socket that cannot set it sends
+    /// Not-ECT, which validation then notices.
+    pub ecn: EcnCodepoint,
 }
 
 impl Connection {
@@ -56,12 +60,18 @@ impl Connection {
         }
         if matches!(self.state, State::Closing { .. }) {
             self.close_send_pending = false;
+            // Nothing sent while closing is ever acknowledged: no point marking it.
+            self.datagram_ecn = EcnCodepoint::NotEct;
             self.build_close_datagram(now, buf, limit);
         } else {
             self.build_datagram(now, buf, limit);
         }
+        let ecn = std::mem::take(&mut self.datagram_ecn);
         if buf.is_empty() {
             return None;
+        }
+        if ecn == EcnCodepoint::Ect0 {
+            self.stats.datagrams_sent_ect0 += 1;
         }
         self.anti_amplification_sent += buf.len() as u64;
         self.stats.datagrams_sent += 1;
@@ -70,6 +80,7 @@ impl Connection {
         Some(Transmit {
             destination: self.remote,
             size: buf.len(),
+            ecn,
         })
     }
 
@@ -108,6 +119,14 @@ impl Connection {
             .into_iter()
             .filter(|&s| self.space_wants_packet(now, s, cc_open))
             .collect();
+        // RFC 9000 §13.4.2: early packets carry ECT(0) to test the path; see ecn.rs for why a
+        // datagram with an Initial packet never does.
+        self.datagram_ecn = if wants.contains(&PacketSpace::Initial) {
+            EcnCodepoint::NotEct
+        } else {
+            let pto = self.recovery.pto(PacketSpace::Data);
+            self.ecn.codepoint(now, pto)
+        };
         let mut contains_initial = false;
         let mut last_space = None;
         for (i, &space) in wants.iter().enumerate() {
@@ -284,7 +303,14 @@ impl Connection {
         } else {
             0
         };
-        let Some(encoder) = AckEncoder::ascending(space.ack.ack_ranges(), delay, None)
+        // RFC 9000 §13.4.1: once any marked packet arrived in this space, every ACK carries the
+        // counts (frame type 0x03).
+        let ecn = space.ack.ecn_counts().map(|c| frame::EcnCounts {
+            ect0: c.ect0,
+            ect1: c.ect1,
+            ce: c.ce,
+        });
+        let Some(encoder) = AckEncoder::ascending(space.ack.ack_ranges(), delay, ecn)
             .and_then(|e| e.fit(end.saturating_sub(buf.len())))
         else {
             return;
@@ -452,8 +478,12 @@ impl Connection {
         buf: &mut Vec<u8>,
         pad_to: Option<usize>,
         ack_eliciting: bool,
-        sent: SentFrames,
+        mut sent: SentFrames,
     ) {
+        if self.datagram_ecn == EcnCodepoint::Ect0 {
+            sent.ect0 = true;
+            self.ecn.on_marked_sent(now, id);
+        }
         let tag_len = self.tag_len(id);
         let (pn_offset, pn_len) = partial.pn.expect("protected packets have packet numbers");
         // RFC 9001 §5.4.2: the packet number plus payload must be at least 4 bytes so the

@@ -44,4 +44,7 @@ pub struct SentFrames {
     pub largest_acked: Option<u64>,
     /// Retransmittable frames.
     pub frames: SmallVec<[SentFrame; 2]>,
+    /// Whether the packet went out in an ECT(0)-marked datagram (ECN validation counts these,
+    /// RFC 9000 §13.4.2.1).
+    pub ect0: bool,
 }

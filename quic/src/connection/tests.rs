@@ -16,13 +16,13 @@ use crate::VarInt;
 
 use super::TransportConfig;
 
-const ALPN: &[&[u8]] = &[b"hq-interop"];
+pub(super) const ALPN: &[&[u8]] = &[b"hq-interop"];
 
 fn pair(seed: u64) -> (Pair, ConnectionHandle) {
     pair_with(seed, TransportConfig::default(), TransportConfig::default())
 }
 
-fn pair_with(
+pub(super) fn pair_with(
     seed: u64,
     client: TransportConfig,
     server: TransportConfig,
@@ -32,7 +32,7 @@ fn pair_with(
     (p, h)
 }
 
-fn connected(p: &mut Pair, h: ConnectionHandle) -> bool {
+pub(super) fn connected(p: &mut Pair, h: ConnectionHandle) -> bool {
     let client_done = !p.client.conn(h).is_handshaking();
     let server_done = p
         .server
@@ -42,12 +42,12 @@ fn connected(p: &mut Pair, h: ConnectionHandle) -> bool {
     client_done && server_done
 }
 
-fn server_handle(p: &Pair) -> ConnectionHandle {
+pub(super) fn server_handle(p: &Pair) -> ConnectionHandle {
     p.server.accepted[0]
 }
 
 /// Writes `data` on a new client stream, reads everything on the server, returns what arrived.
-fn transfer(p: &mut Pair, h: ConnectionHandle, data: &Bytes, limit: Duration) -> Vec<u8> {
+pub(super) fn transfer(p: &mut Pair, h: ConnectionHandle, data: &Bytes, limit: Duration) -> Vec<u8> {
     let id = p.client.conn(h).open_stream(Dir::Uni).expect("stream");
     let mut written = 0;
     let mut received = Vec::with_capacity(data.len());
@@ -90,7 +90,7 @@ fn transfer(p: &mut Pair, h: ConnectionHandle, data: &Bytes, limit: Duration) ->
     received
 }
 
-fn pseudo_random(len: usize, seed: u64) -> Bytes {
+pub(super) fn pseudo_random(len: usize, seed: u64) -> Bytes {
     let mut x = seed | 1;
     (0..len)
         .map(|_| {

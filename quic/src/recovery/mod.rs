@@ -68,7 +68,8 @@
 //! Persistent congestion (RFC 9002 §7.6.2) is judged from the packets declared lost together
 //! in one packet number space, which §7.6.2 permits ("MAY use state for just the packet number
 //! space that was acknowledged"). ECN validation (RFC 9000 §13.4.2) is left to the connection,
-//! which passes the ECN-CE count only once the path's ECN is validated.
+//! which decides through [`Recovery::on_ack_received_with`] whether a frame's ECN-CE count is
+//! believed.
 
 pub mod ack_ranges;
 pub mod ack_state;
@@ -387,6 +388,33 @@ impl<T> Recovery<T> {
         I: IntoIterator<Item = RangeInclusive<u64>>,
         I::IntoIter: Clone,
     {
+        self.on_ack_received_with(now, space, ranges, ack_delay, |_| ecn_ce, out)
+            .map_err(|e| match ecn_ce {
+                Some(_) => e.with_frame(0x03),
+                None => e,
+            })
+    }
+
+    /// Like [`Recovery::on_ack_received`], but the ECN-CE count to act on is decided by
+    /// `ecn_ce` once the newly acknowledged packets are known: ECN validation (RFC 9000
+    /// §13.4.2.1) needs to know how many of them were sent ECT-marked before the count may be
+    /// believed. It is called once, only if the frame newly acknowledges something, before
+    /// loss detection and the controller's acknowledgment processing, the order of RFC 9002
+    /// Appendix A.7. Errors carry frame type 0x02; the caller knows the real one.
+    pub fn on_ack_received_with<I, F>(
+        &mut self,
+        now: Instant,
+        space: PacketSpace,
+        ranges: I,
+        ack_delay: Duration,
+        ecn_ce: F,
+        out: &mut AckOutcome<T>,
+    ) -> Result<AckSummary, TransportError>
+    where
+        I: IntoIterator<Item = RangeInclusive<u64>>,
+        I::IntoIter: Clone,
+        F: FnOnce(&[SentPacket<T>]) -> Option<u64>,
+    {
         out.clear();
         // The allowance of one packet beyond the window only follows the ACK that entered
         // recovery.
@@ -398,7 +426,7 @@ impl<T> Recovery<T> {
             return Ok(summary);
         }
         let ranges = ranges.into_iter();
-        let frame_type = if ecn_ce.is_some() { 0x03 } else { 0x02 };
+        let frame_type = 0x02;
         let mut largest: Option<u64> = None;
         for range in ranges.clone() {
             if range.is_empty() {
@@ -467,7 +495,7 @@ impl<T> Recovery<T> {
             }
             // RFC 9002 §7.1, Appendix B.7: an increase of the ECN-CE count is a congestion
             // event dated by the send time of the packet that carried the news.
-            if let Some(ce) = ecn_ce {
+            if let Some(ce) = ecn_ce(&out.acked) {
                 let sent = &mut self.spaces[i];
                 if ce > sent.ecn_ce {
                     sent.ecn_ce = ce;

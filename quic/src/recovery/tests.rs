@@ -833,6 +833,71 @@ fn ecn_ce_increase_is_a_congestion_event() {
     assert_eq!(r.stats().congestion_events, 1);
 }
 
+/// RFC 9002 §7.1 with §7.3.2: CE increases reported for packets sent before the recovery period
+/// started do not reduce the window again; one for a packet sent after it does. For both
+/// controllers.
+#[test]
+fn ecn_ce_reduces_the_window_once_per_round_trip() {
+    for congestion in [
+        crate::congestion::CongestionConfig::NewReno {
+            initial_window: None,
+        },
+        crate::congestion::CongestionConfig::cubic(),
+    ] {
+        let t0 = now();
+        let mut r: Recovery<u64> = Recovery::new(RecoveryConfig {
+            congestion,
+            ..RecoveryConfig::new(Side::Server)
+        });
+        r.set_handshake_confirmed(t0);
+        for pn in 0..6 {
+            send(&mut r, t0 + ms(pn), PacketSpace::Data, pn);
+        }
+        let mut out = AckOutcome::new();
+        let mut ack_ce = |r: &mut Recovery<u64>, at: u64, pn: u64, ce: u64| {
+            r.on_ack_received_with(
+                t0 + ms(at),
+                PacketSpace::Data,
+                [pn..=pn],
+                ms(0),
+                |acked: &[SentPacket<u64>]| {
+                    assert_eq!(acked.len(), 1, "called with the newly acknowledged packets");
+                    Some(ce)
+                },
+                &mut out,
+            )
+            .unwrap()
+        };
+        let initial = r.congestion_window();
+        assert!(ack_ce(&mut r, 30, 0, 1).ecn_ce_increased);
+        let reduced = r.congestion_window();
+        assert!(reduced < initial, "{}", r.controller().name());
+        // More CE marks, on packets sent before the reduction: same recovery period.
+        assert!(ack_ce(&mut r, 31, 1, 2).ecn_ce_increased);
+        assert!(ack_ce(&mut r, 32, 2, 3).ecn_ce_increased);
+        assert_eq!(r.congestion_window(), reduced, "{}", r.controller().name());
+        assert_eq!(r.stats().congestion_events, 3);
+        // An unchanged count is no signal.
+        assert!(!ack_ce(&mut r, 33, 3, 3).ecn_ce_increased);
+        // A packet sent after the period began comes back marked: a new reduction.
+        send(&mut r, t0 + ms(40), PacketSpace::Data, 6);
+        assert!(ack_ce(&mut r, 70, 6, 4).ecn_ce_increased);
+        assert!(r.congestion_window() < reduced, "{}", r.controller().name());
+        // The validation callback is not consulted when nothing is newly acknowledged.
+        let s = r
+            .on_ack_received_with(
+                t0 + ms(71),
+                PacketSpace::Data,
+                [6..=6],
+                ms(0),
+                |_: &[SentPacket<u64>]| -> Option<u64> { panic!("nothing newly acknowledged") },
+                &mut out,
+            )
+            .unwrap();
+        assert!(!s.ecn_ce_increased);
+    }
+}
+
 /// The example of RFC 9002 §7.6.3, in seconds: PTO-ish sum of 2 s, threshold 3, packets 2–8
 /// declared lost at t = 12.2 spanning 7 s > 6 s.
 #[test]

@@ -14,6 +14,7 @@ use bytes::BytesMut;
 use super::network::{LinkConfig, Network};
 use crate::connection::{ClientConfig, Connection, Event, ServerConfig, TransportConfig};
 use crate::endpoint::{ConnectionHandle, DatagramEvent, Endpoint, EndpointConfig};
+use crate::recovery::EcnCodepoint;
 use crate::tls::{self, CipherSuites, ServerVerification};
 
 /// One side: an endpoint and the connections it owns.
@@ -55,11 +56,18 @@ impl Node {
         self.conns.get_mut(&handle).expect("no such connection")
     }
 
-    fn receive(&mut self, now: Instant, from: SocketAddr, datagram: BytesMut, net: &mut Network) {
+    fn receive(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        ecn: EcnCodepoint,
+        datagram: BytesMut,
+        net: &mut Network,
+    ) {
         match self.endpoint.handle(from, datagram) {
             Some(DatagramEvent::Known(h, d)) => {
                 if let Some(c) = self.conns.get_mut(&h) {
-                    c.handle_datagram(now, from, d);
+                    c.handle_datagram_ecn(now, from, ecn, d);
                 }
             }
             Some(DatagramEvent::NewConnection(incoming)) => {
@@ -91,10 +99,11 @@ impl Node {
         for h in handles {
             let conn = self.conns.get_mut(&h).expect("listed");
             while let Some(t) = conn.poll_transmit(now, &mut self.buf) {
-                net.send(
+                net.send_ecn(
                     now,
                     self.addr,
                     t.destination,
+                    t.ecn,
                     BytesMut::from(&self.buf[..t.size]),
                 );
                 sent = true;
@@ -244,10 +253,10 @@ impl Pair {
         while let Some(d) = self.network.pop_due(now) {
             if d.to == self.server.addr {
                 self.server
-                    .receive(now, d.from, d.datagram, &mut self.network);
+                    .receive(now, d.from, d.ecn, d.datagram, &mut self.network);
             } else if d.to == self.client.addr {
                 self.client
-                    .receive(now, d.from, d.datagram, &mut self.network);
+                    .receive(now, d.from, d.ecn, d.datagram, &mut self.network);
             }
         }
         self.client.handle_timeouts(now);
