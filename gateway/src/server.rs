@@ -83,6 +83,15 @@ impl GatewayHandle {
             .map(|e| e.listener.local_addr())
     }
 
+    /// The address the UDP (HTTP/3) listener of manifest port `port` is bound to, if it runs.
+    pub async fn quic_addr(&self, port: u16) -> Option<SocketAddr> {
+        self.listeners
+            .lock()
+            .await
+            .get(&(port, ListenerKind::Quic))
+            .map(|e| e.listener.local_addr())
+    }
+
     /// Starts listeners for new ports (or moved bind ports) and stops removed ones.
     async fn sync_listeners(&self, config: &Config) -> std::io::Result<()> {
         let settings = &config.settings;

@@ -1,98 +1,19 @@
 //! The `gateway` binary: 100 MiB transfers both ways over HTTP/1.1 and HTTP/2 with the
 //! gateway's peak RSS bounded, SIGTERM draining a slow request, SIGHUP applying a changed route
-//! to an established connection.
+//! to an established HTTP/2 connection and to an established HTTP/3 (QUIC) connection.
 
 mod common;
 
+use common::process::{peak_rss, signal, GatewayProcess, Spawn};
 use common::*;
 use futures_util::StreamExt;
 use gateway::demo::httpbin::ByteGen;
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 const MIB: usize = 1 << 20;
-
-struct GatewayProcess {
-    child: Child,
-    https: u16,
-    status: u16,
-    pki: Pki,
-    dir: tempfile::TempDir,
-}
-
-impl Drop for GatewayProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn write_config(dir: &Path, pki: &Pki, routes: &str) {
-    let text = format!("{}{}{}", gateway_yaml(), routes, pki.secret());
-    std::fs::write(dir.join("manifests").join("gateway.yaml"), text).unwrap();
-}
-
-async fn spawn_gateway(routes: &str, upstream: std::net::SocketAddr) -> GatewayProcess {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join("manifests")).unwrap();
-    let pki = Pki::new();
-    write_config(dir.path(), &pki, routes);
-    let (https, http, status) = (free_port(), free_port(), free_port());
-    std::fs::write(
-        dir.path().join("settings.yaml"),
-        format!("bindAddress: 127.0.0.1\nstatusPort: {status}\ndrainTimeout: 10s\nports:\n  443: {https}\n  80: {http}\nupstreams:\n  httpbin:8000: {upstream}\n"),
-    )
-    .unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_gateway"))
-        .arg("run")
-        .arg("--config")
-        .arg(dir.path().join("manifests"))
-        .arg("--settings")
-        .arg(dir.path().join("settings.yaml"))
-        .args(["--log", "warn"])
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let gw = GatewayProcess {
-        child,
-        https,
-        status,
-        pki,
-        dir,
-    };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Ok(r) = reqwest::get(format!("http://127.0.0.1:{status}/healthz/ready")).await {
-            if r.status() == 200 {
-                return gw;
-            }
-        }
-        assert!(Instant::now() < deadline, "gateway did not become ready");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-fn signal(child: &Child, sig: &str) {
-    let ok = Command::new("kill")
-        .args([sig, &child.id().to_string()])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "kill {sig}");
-}
-
-/// Peak resident set size of a process, in bytes (VmHWM).
-fn peak_rss(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .unwrap()
-        * 1024
-}
 
 fn all_routes() -> String {
     vs_yaml(
@@ -118,7 +39,7 @@ fn expected_sha(n: usize, seed: u64) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hundred_mib_each_way_over_h1_and_h2_with_bounded_rss() {
     let hb = builtin_httpbin().await;
-    let gw = spawn_gateway(&all_routes(), hb).await;
+    let gw = GatewayProcess::spawn(Spawn::new(&all_routes(), hb)).await;
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], gw.https));
     let n = 100 * MIB;
     let want = expected_sha(n, 9);
@@ -179,7 +100,7 @@ async fn hundred_mib_each_way_over_h1_and_h2_with_bounded_rss() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_lets_a_slow_request_finish() {
     let hb = builtin_httpbin().await;
-    let mut gw = spawn_gateway(&all_routes(), hb).await;
+    let mut gw = GatewayProcess::spawn(Spawn::new(&all_routes(), hb)).await;
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], gw.https));
     let c = client(&gw.pki.certs.ca_cert, addr, false);
     let slow = tokio::spawn({
@@ -270,7 +191,7 @@ async fn sighup_applies_a_changed_route_and_keeps_connections() {
         "httpbin",
         "  - name: v1\n    match: [{uri: {prefix: /headers}}]\n    route: [{destination: {host: httpbin, port: {number: 8000}}}]\n    headers: {response: {set: {x-version: '1'}}}\n",
     );
-    let gw = spawn_gateway(&v1, hb).await;
+    let gw = GatewayProcess::spawn(Spawn::new(&v1, hb)).await;
     let mut send = h2_connection(&gw.pki.certs.ca_cert, gw.https).await;
     assert_eq!(
         get_version(&mut send, gw.https).await,
@@ -278,7 +199,7 @@ async fn sighup_applies_a_changed_route_and_keeps_connections() {
     );
 
     let v2 = v1.replace("x-version: '1'", "x-version: '2'");
-    write_config(gw.dir.path(), &gw.pki, &v2);
+    gw.write_routes(&v2);
     signal(&gw.child, "-HUP");
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
@@ -307,6 +228,80 @@ async fn sighup_applies_a_changed_route_and_keeps_connections() {
         .await
         .unwrap();
     assert_eq!(ready.status(), 200);
+}
+
+/// `GET /headers` over HTTP/3: the status and the `x-version` response header.
+async fn h3_version(client: &h3::asynch::Client, port: u16, path: &str) -> (u16, Option<String>) {
+    let (resp, _) = h3_get(client, port, path).await;
+    (
+        resp.status().as_u16(),
+        resp.headers()
+            .get("x-version")
+            .map(|v| v.to_str().unwrap().to_owned()),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_applies_a_changed_route_to_an_open_http3_connection() {
+    let hb = builtin_httpbin().await;
+    let route = |version: &str, prefix: &str| {
+        format!("  - name: v{version}\n    match: [{{uri: {{prefix: {prefix}}}}}]\n    route: [{{destination: {{host: httpbin, port: {{number: 8000}}}}}}]\n    headers: {{response: {{set: {{x-version: '{version}'}}}}}}\n")
+    };
+    // v1 routes /headers only; v2 routes /headers and /ip, and marks responses '2'.
+    let v1 = vs_yaml("httpbin", &route("1", "/headers"));
+    let v2 = vs_yaml(
+        "httpbin",
+        &format!("{}{}", route("2", "/headers"), route("2", "/ip")),
+    );
+    let gw = GatewayProcess::spawn(Spawn::new(&v1, hb)).await;
+    let (_endpoint, conn) = h3_client(&gw.pki.certs.ca_cert, gw.addr()).await;
+    assert_eq!(
+        h3_version(&conn, gw.https, "/headers").await,
+        (200, Some("1".into()))
+    );
+    assert_eq!(h3_version(&conn, gw.https, "/ip").await, (404, None));
+
+    gw.write_routes(&v2);
+    gw.signal("-HUP");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        // The same QUIC connection, opened before the reload (the client never reconnects:
+        // had the gateway dropped it, this request would fail).
+        let got = h3_version(&conn, gw.https, "/headers").await;
+        if got == (200, Some("2".into())) {
+            break;
+        }
+        assert_eq!(got, (200, Some("1".into())));
+        assert!(Instant::now() < deadline, "reload not applied to HTTP/3");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The route that only v2 has, on the old connection and on a new one.
+    assert_eq!(
+        h3_version(&conn, gw.https, "/ip").await,
+        (200, Some("2".into()))
+    );
+    let (_endpoint2, fresh) = h3_client(&gw.pki.certs.ca_cert, gw.addr()).await;
+    assert_eq!(
+        h3_version(&fresh, gw.https, "/ip").await,
+        (200, Some("2".into()))
+    );
+    assert_eq!(
+        h3_version(&fresh, gw.https, "/headers").await,
+        (200, Some("2".into()))
+    );
+    // Both connections are live on the gateway.
+    let metrics = reqwest::get(format!("http://127.0.0.1:{}/stats/prometheus", gw.status))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("gateway_downstream_cx_active{transport=\"quic\"} 2"),
+        "{metrics}"
+    );
+    fresh.shutdown().await;
+    conn.shutdown().await;
 }
 
 #[test]

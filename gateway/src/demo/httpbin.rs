@@ -1,5 +1,7 @@
 //! A built-in httpbin-compatible upstream (HTTP/1.1): /headers, /get, /anything, /status/N,
-//! /bytes/N, /stream-bytes/N, /delay/N, /ip, /user-agent, /uuid. Unlike httpbin, /bytes has
+//! /bytes/N, /stream-bytes/N, /delay/N, /ip, /user-agent, /uuid, /base64/VALUE (decoded and
+//! served as `text/html`, which is how a test serves a browser a page of its own making through
+//! the gateway). Unlike httpbin, /bytes has
 //! no size cap and streams, and /sink (an extension) consumes a body and returns its length
 //! and SHA-256, so large transfers can be checked without buffering.
 
@@ -206,6 +208,7 @@ async fn handle(req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
             }
             None => status(StatusCode::BAD_REQUEST),
         },
+        "base64" => base64_page(second.unwrap_or("")),
         "anything" => anything(req, peer).await,
         "sink" => sink(req).await,
         _ => status(StatusCode::NOT_FOUND),
@@ -215,6 +218,30 @@ async fn handle(req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
 fn status(code: StatusCode) -> Response<Body> {
     let mut r = Response::new(body::empty());
     *r.status_mut() = code;
+    r
+}
+
+/// httpbin's /base64/VALUE: URL-safe base64 (padding optional), served as UTF-8 HTML.
+fn base64_page(value: &str) -> Response<Body> {
+    use base64::engine::{general_purpose, DecodePaddingMode, GeneralPurpose};
+    const URL_SAFE_ANY_PADDING: GeneralPurpose = GeneralPurpose::new(
+        &base64::alphabet::URL_SAFE,
+        general_purpose::GeneralPurposeConfig::new()
+            .with_decode_padding_mode(DecodePaddingMode::Indifferent),
+    );
+    let text = base64::Engine::decode(&URL_SAFE_ANY_PADDING, value)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok());
+    let Some(text) = text else {
+        let mut r = Response::new(body::full("Incorrect Base64 data\n"));
+        *r.status_mut() = StatusCode::BAD_REQUEST;
+        return r;
+    };
+    let mut r = Response::new(body::full(text));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
     r
 }
 
@@ -320,5 +347,31 @@ mod tests {
         assert_eq!(x, y);
         assert_ne!(x, vec![0; 100]);
         assert_eq!(title_case("x-b3-traceid"), "X-B3-Traceid");
+    }
+
+    #[tokio::test]
+    async fn base64_page_decodes_with_and_without_padding() {
+        for (value, want) in [
+            ("aGk=", Some("hi")),
+            ("aGk", Some("hi")),
+            ("PD8-", Some("<?>")),
+            ("%%%", None),
+        ] {
+            let resp = base64_page(value);
+            let body = resp.into_body().collect().await.unwrap().to_bytes();
+            match want {
+                Some(text) => assert_eq!(body, text.as_bytes(), "{value}"),
+                None => assert!(body.starts_with(b"Incorrect"), "{value}"),
+            }
+        }
+        assert_eq!(
+            base64_page("aGk").headers()[header::CONTENT_TYPE],
+            "text/html; charset=utf-8"
+        );
+        assert_eq!(
+            base64_page("_w").status(),
+            StatusCode::BAD_REQUEST,
+            "not UTF-8"
+        );
     }
 }

@@ -1,12 +1,16 @@
-//! Shared fixtures: generated certificates, the built-in httpbin, the gateway in-process or as
-//! the binary, and rustls clients with SNI.
+//! Shared fixtures: generated certificates, the built-in httpbin, the gateway in-process (with
+//! its HTTP/3 listener) or as the binary, rustls clients with SNI and our HTTP/3 client.
 #![allow(dead_code)]
+
+pub mod process;
 
 use gateway::config::{self, Settings};
 use gateway::demo::{certs, httpbin};
+use gateway::listeners::h3_runtime::QuicHttp3Runtime;
 use gateway::server::{Gateway, GatewayHandle, StartOptions};
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::Arc;
 
 pub const HOST: &str = "httpbin.quic-corp.com";
 
@@ -48,10 +52,13 @@ pub fn settings_yaml(upstreams: &[(&str, SocketAddr)], quic: bool) -> String {
     s
 }
 
-/// A gateway in this process.
+/// A gateway in this process, with the binary's HTTP/3 runtime.
 pub struct InProcess {
     pub handle: GatewayHandle,
+    /// TCP, manifest port 443.
     pub https: SocketAddr,
+    /// UDP (HTTP/3), manifest port 443: the same port number as `https`.
+    pub quic: SocketAddr,
     pub http: SocketAddr,
     pub pki: Pki,
 }
@@ -67,14 +74,21 @@ pub async fn start_in_process(routes: &str, upstreams: &[(&str, SocketAddr)]) ->
     let text = format!("{}{}{}", gateway_yaml(), routes, pki.secret());
     let config =
         config::parse_text("test.yaml", &text, &settings).unwrap_or_else(|e| panic!("{e}"));
-    let handle = Gateway::start(config, StartOptions::default())
-        .await
-        .unwrap();
+    // The runtime the binary links, so in-process tests reach the UDP listener too.
+    let options = StartOptions {
+        http3: Some(Arc::new(QuicHttp3Runtime)),
+    };
+    let handle = Gateway::start(config, options).await.unwrap();
     let https = handle.local_addr(443).await.unwrap();
+    let quic = handle
+        .quic_addr(443)
+        .await
+        .expect("HTTP/3 listener for port 443");
     let http = handle.local_addr(80).await.unwrap();
     InProcess {
         handle,
         https,
+        quic,
         http,
         pki,
     }
@@ -98,6 +112,49 @@ pub fn client(ca_pem: &str, addr: SocketAddr, http1: bool) -> reqwest::Client {
         b = b.http1_only();
     }
     b.build().unwrap()
+}
+
+/// Our HTTP/3 client (the `h3` crate's async client on a `quic::runtime` endpoint), trusting
+/// the test CA, connected to `addr` with SNI = HOST. The endpoint must outlive the client.
+pub async fn h3_client(
+    ca_pem: &str,
+    addr: SocketAddr,
+) -> (quic::runtime::Endpoint, h3::asynch::Client) {
+    let roots = quic::tls::parse_certs(ca_pem.as_bytes()).unwrap();
+    let tls = quic::tls::client_config(
+        &quic::tls::ServerVerification::CaCerts(roots),
+        &[b"h3"],
+        quic::tls::CipherSuites::All,
+    )
+    .unwrap();
+    let endpoint = quic::runtime::Endpoint::client("127.0.0.1:0".parse().unwrap()).unwrap();
+    let conn = endpoint
+        .connect(addr, HOST, &quic::connection::ClientConfig::new(tls))
+        .await
+        .unwrap();
+    (
+        endpoint,
+        h3::asynch::Client::new(conn, h3::Config::default()),
+    )
+}
+
+/// GET over HTTP/3; the whole body.
+pub async fn h3_get(
+    client: &h3::asynch::Client,
+    port: u16,
+    path: &str,
+) -> (http::Response<()>, Vec<u8>) {
+    let req = http::Request::get(format!("https://{HOST}:{port}{path}"))
+        .body(())
+        .unwrap();
+    let stream = client.send_request(req).await.unwrap();
+    stream.finish().unwrap();
+    let resp = stream.recv_response().await.unwrap();
+    let mut body = Vec::new();
+    while let Some(chunk) = stream.recv_data().await.unwrap() {
+        body.extend_from_slice(&chunk);
+    }
+    (resp, body)
 }
 
 pub fn url(addr: SocketAddr, path: &str) -> String {
