@@ -63,6 +63,18 @@ impl Scheduler {
         self.len += 1;
     }
 
+    /// Puts a stream that was taken but not served back where it was: at the front of its
+    /// level, so it keeps its turn (sequential streams are ordered by ID anyway).
+    pub(crate) fn push_front(&mut self, id: StreamId, prio: Priority) {
+        let level = self.levels.entry(prio.urgency).or_default();
+        if prio.incremental {
+            level.round_robin.push_front(id);
+        } else {
+            level.sequential.insert(id);
+        }
+        self.len += 1;
+    }
+
     /// Takes the next stream to serve.
     pub(crate) fn pop(&mut self) -> Option<StreamId> {
         let mut entry = self.levels.first_entry()?;

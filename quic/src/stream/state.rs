@@ -492,6 +492,17 @@ impl StreamsState {
 
     /// Puts a stream back in the scheduler if it has something to send.
     pub(crate) fn requeue(&mut self, id: StreamId) {
+        self.requeue_at(id, false);
+    }
+
+    /// Like [`requeue`](Self::requeue), for a stream that was polled but could not send
+    /// (no room left in the packet): it keeps its round-robin turn instead of going to the
+    /// back, else a stream polled last in every full packet would never be served.
+    pub(crate) fn requeue_front(&mut self, id: StreamId) {
+        self.requeue_at(id, true);
+    }
+
+    fn requeue_at(&mut self, id: StreamId, front: bool) {
         let Some(stream) = self.streams.get_mut(&id) else {
             return;
         };
@@ -499,7 +510,11 @@ impl StreamsState {
             return;
         }
         stream.queued = true;
-        self.sched.push(id, stream.priority);
+        if front {
+            self.sched.push_front(id, stream.priority);
+        } else {
+            self.sched.push(id, stream.priority);
+        }
     }
 
     /// A MAX_STREAMS frame (RFC 9000 §19.11).

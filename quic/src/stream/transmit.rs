@@ -345,9 +345,9 @@ impl StreamsState {
                 continue;
             };
             let Some(max_len) = max_len(id, send.next_offset()) else {
-                // No room for this stream's frame header: keep it scheduled and let the
-                // packet be finished.
-                self.requeue(id);
+                // No room for this stream's frame header: keep it scheduled, first in
+                // line, and let the packet be finished.
+                self.requeue_front(id);
                 return None;
             };
             match send.next_chunk(max_len as u64, self.send_credit.available()) {
@@ -395,8 +395,9 @@ impl StreamsState {
                     }
                 }
                 NextChunk::Nothing if max_len == 0 => {
-                    // Room for a header but no data: keep it scheduled, finish the packet.
-                    self.requeue(id);
+                    // Room for a header but no data: keep it scheduled (first in line),
+                    // finish the packet.
+                    self.requeue_front(id);
                     return None;
                 }
                 NextChunk::Nothing => {}

@@ -75,3 +75,20 @@ fn retransmissions_requeue_a_drained_stream() {
     assert_eq!((again.offset, again.data.len()), (0, 5000));
     c.check_invariants();
 }
+
+#[test]
+fn round_robin_survives_full_packets() {
+    // A packet is filled by polling until nothing fits: the stream polled when the packet is
+    // already full must keep its turn, or two streams would never alternate.
+    let (mut c, ids) = client_with(2);
+    let mut order = Vec::new();
+    for _ in 0..6 {
+        let space = 1200;
+        let ch = c.poll_stream_frame(space).unwrap();
+        let used = ch.data.len() + crate::stream::stream_frame_overhead(ch.id, ch.offset, space);
+        assert!(c.poll_stream_frame(space - used).is_none());
+        order.push(ch.id);
+    }
+    assert_eq!(order, [ids[0], ids[1], ids[0], ids[1], ids[0], ids[1]]);
+    c.check_invariants();
+}
