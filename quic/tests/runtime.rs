@@ -471,3 +471,33 @@ async fn idle_timeout_ends_waits() {
     .await
     .expect("within the limit");
 }
+
+/// ECN end to end over loopback (RFC 9000 §13.4): both sides mark, read the marks back through
+/// the socket, report them in ACK_ECN, and validate the path, so marking goes on past the ten
+/// packets of the testing period. Over IPv4 and a dual-stack server reached over IPv4 (IP_TOS
+/// on an IPv6 socket).
+#[tokio::test]
+async fn ecn_is_validated_over_loopback() {
+    timeout(LIMIT, async {
+        let any6 = SocketAddr::from((Ipv6Addr::UNSPECIFIED, 0));
+        for server_bind in [v4(0), any6] {
+            let (_server, _client, conn, accepted) = connected(server_bind, v4(0), v4).await;
+            let server_side = accepted.clone();
+            echo(accepted);
+            let data = vec![5u8; 200_000];
+            assert_eq!(roundtrip(&conn, &data).await, data);
+            let (c, s) = (conn.stats(), server_side.stats());
+            eprintln!("{server_bind}: client {c:?}\nserver {s:?}");
+            if !cfg!(target_os = "linux") {
+                continue;
+            }
+            for (side, st) in [("client", c), ("server", s)] {
+                assert!(st.datagrams_sent_ect0 > 10, "{side} still marks: {st:?}");
+                assert!(st.datagrams_received_ect > 10, "{side} reads marks: {st:?}");
+                assert_eq!(st.datagrams_received_ce, 0, "loopback does not CE-mark");
+            }
+        }
+    })
+    .await
+    .expect("within the limit");
+}

@@ -35,6 +35,29 @@ pub enum EcnCodepoint {
     Ce,
 }
 
+impl EcnCodepoint {
+    /// The codepoint of the two low bits of an IPv4 TOS or IPv6 Traffic Class byte (RFC 3168
+    /// §5: 00 Not-ECT, 01 ECT(1), 10 ECT(0), 11 CE).
+    pub fn from_bits(tos: u8) -> Self {
+        match tos & 0b11 {
+            0b01 => Self::Ect1,
+            0b10 => Self::Ect0,
+            0b11 => Self::Ce,
+            _ => Self::NotEct,
+        }
+    }
+
+    /// The two ECN bits of the TOS / Traffic Class byte for this codepoint.
+    pub fn to_bits(self) -> u8 {
+        match self {
+            Self::NotEct => 0b00,
+            Self::Ect1 => 0b01,
+            Self::Ect0 => 0b10,
+            Self::Ce => 0b11,
+        }
+    }
+}
+
 /// ECN counters for one packet number space, as reported in ACK_ECN frames (RFC 9000 §13.4.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct EcnCounters {

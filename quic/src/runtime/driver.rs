@@ -21,6 +21,7 @@ use super::protocol::AppProtocol;
 use super::udp::{self, RecvBuffers, UdpSocket, MAX_GSO_PAYLOAD};
 use crate::connection::{Connection, ConnectionError, ConnectionStats, Event, ServerConfig};
 use crate::endpoint::{ConnectionHandle, DatagramEvent, Endpoint};
+use crate::recovery::EcnCodepoint;
 use crate::stream::{Dir, StreamEvent, StreamId};
 use crate::{TransportError, VarInt};
 
@@ -317,13 +318,21 @@ struct OutBatch {
 #[derive(Debug, Clone, Copy)]
 struct OutEntry {
     destination: SocketAddr,
+    /// One codepoint for the whole entry: a GSO send has one IP header template.
+    ecn: EcnCodepoint,
     start: usize,
     len: usize,
     segment: usize,
 }
 
 impl OutBatch {
-    fn push(&mut self, destination: SocketAddr, data: &[u8], max_segments: usize) {
+    fn push(
+        &mut self,
+        destination: SocketAddr,
+        ecn: EcnCodepoint,
+        data: &[u8],
+        max_segments: usize,
+    ) {
         if data.is_empty() {
             return;
         }
@@ -332,6 +341,7 @@ impl OutBatch {
             if max_segments > 1
                 && open
                 && last.destination == destination
+                && last.ecn == ecn
                 && data.len() <= last.segment
                 && last.len / last.segment < max_segments
                 && last.len + data.len() <= MAX_GSO_PAYLOAD
@@ -343,6 +353,7 @@ impl OutBatch {
         }
         self.entries.push(OutEntry {
             destination,
+            ecn,
             start: self.buf.len(),
             len: data.len(),
             segment: data.len(),
@@ -357,6 +368,7 @@ impl OutBatch {
                 destination: e.destination,
                 contents: &self.buf[e.start..e.start + e.len],
                 segment_size: (e.len > e.segment).then_some(e.segment),
+                ecn: e.ecn,
             })
             .collect()
     }
@@ -384,7 +396,7 @@ pub(super) async fn run(shared: Arc<Shared>, socket: UdpSocket) {
     let mut scratch = Vec::with_capacity(2048);
     loop {
         // Receive whatever is waiting, then process it under one lock.
-        let mut received: Vec<(SocketAddr, BytesMut)> = Vec::new();
+        let mut received: Vec<(SocketAddr, EcnCodepoint, BytesMut)> = Vec::new();
         let mut io = EndpointStats::default();
         for _ in 0..RECV_BATCHES_PER_ROUND {
             match socket.try_recv(&mut bufs) {
@@ -393,7 +405,10 @@ pub(super) async fn run(shared: Arc<Shared>, socket: UdpSocket) {
                     io.recv_messages += n as u64;
                     io.gro_messages +=
                         bufs.meta().iter().filter(|m| m.stride < m.len).count() as u64;
-                    received.extend(bufs.datagrams().map(|(from, d)| (from, BytesMut::from(d))))
+                    received.extend(
+                        bufs.datagrams()
+                            .map(|(from, ecn, d)| (from, ecn, BytesMut::from(d))),
+                    )
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
                 Err(e) => {
@@ -408,8 +423,8 @@ pub(super) async fn run(shared: Arc<Shared>, socket: UdpSocket) {
             let now = Instant::now();
             let max_segments = socket.max_gso_segments();
             io.datagrams_received = received.len() as u64;
-            for (from, datagram) in received {
-                state.receive(now, from, datagram, &mut out, max_segments);
+            for (from, ecn, datagram) in received {
+                state.receive(now, from, ecn, datagram, &mut out, max_segments);
             }
             let mut round = state.drive(now, &mut out, &mut scratch, max_segments);
             // No application handle left: nobody can ask for anything any more.
@@ -472,6 +487,7 @@ impl State {
         &mut self,
         now: Instant,
         from: SocketAddr,
+        ecn: EcnCodepoint,
         datagram: BytesMut,
         out: &mut OutBatch,
         max_segments: usize,
@@ -482,7 +498,7 @@ impl State {
                     return;
                 };
                 if let Some(conn) = self.conns.get_mut(id).and_then(|c| c.conn.as_mut()) {
-                    conn.handle_datagram(now, from, d);
+                    conn.handle_datagram_ecn(now, from, ecn, d);
                 }
             }
             Some(DatagramEvent::NewConnection(incoming)) => {
@@ -499,7 +515,12 @@ impl State {
                     Err(e) => tracing::debug!(%e, "incoming connection refused"),
                 }
             }
-            Some(DatagramEvent::Response(t)) => out.push(t.destination, &t.contents, max_segments),
+            Some(DatagramEvent::Response(t)) => out.push(
+                t.destination,
+                EcnCodepoint::NotEct,
+                &t.contents,
+                max_segments,
+            ),
             None => {}
         }
     }
@@ -543,7 +564,7 @@ impl State {
                 let Some(t) = conn.poll_transmit(now, scratch) else {
                     break;
                 };
-                out.push(t.destination, &scratch[..t.size], max_segments);
+                out.push(t.destination, t.ecn, &scratch[..t.size], max_segments);
                 sent += 1;
             }
             round.more |= sent == TRANSMITS_PER_ROUND;

@@ -12,8 +12,14 @@
 //! - Receives: a batch in one `recvmmsg`; with `UDP_GRO` on, the kernel may coalesce datagrams
 //!   of one flow into one buffer and report the segment size in a cmsg, and
 //!   [`RecvBuffers::datagrams`] splits them again.
+//! - ECN (RFC 9000 §13.4): each transmit's codepoint goes in an `IP_TOS` (IPv4 destinations,
+//!   mapped ones on a dual-stack socket included) or `IPV6_TCLASS` cmsg, so the datagrams of one
+//!   GSO transmit share it; received codepoints come from the `IP_TOS` / `IPV6_TCLASS` cmsgs
+//!   that `IP_RECVTOS` / `IPV6_RECVTCLASS` ask for (both on a dual-stack socket). If the kernel
+//!   refuses either, the socket sends Not-ECT / reports Not-ECT, which the connection's ECN
+//!   validation then notices.
 //! - Elsewhere (or if `sendmmsg`/`recvmmsg` are unavailable) it falls back to one
-//!   `send_to`/`recv_from` per datagram through tokio.
+//!   `send_to`/`recv_from` per datagram through tokio, without ECN.
 //!
 //! Readiness comes from [`tokio::net::UdpSocket`]; the system calls run inside its `try_io` on
 //! the raw descriptor. This is the only module of the crate with `unsafe` code: the `libc`
@@ -25,6 +31,8 @@ use std::net::{IpAddr, Ipv6Addr, SocketAddr, SocketAddrV6};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use tokio::io::Interest;
+
+use crate::recovery::EcnCodepoint;
 
 /// Messages per `sendmmsg`/`recvmmsg` call.
 pub const BATCH_SIZE: usize = 32;
@@ -49,6 +57,8 @@ pub struct Transmit<'a> {
     pub contents: &'a [u8],
     /// The size of each datagram when `contents` holds several.
     pub segment_size: Option<usize>,
+    /// The ECN codepoint for the IP header of every datagram of the transmit.
+    pub ecn: EcnCodepoint,
 }
 
 impl Transmit<'_> {
@@ -69,6 +79,9 @@ pub struct RecvMeta {
     pub len: usize,
     /// Size of each datagram in the buffer (smaller than `len` when GRO coalesced several).
     pub stride: usize,
+    /// The ECN codepoint of the IP header (GRO only coalesces datagrams with the same one);
+    /// Not-ECT when the platform does not report it.
+    pub ecn: EcnCodepoint,
 }
 
 /// Buffers for one batch of received messages.
@@ -99,12 +112,14 @@ impl RecvBuffers {
         &self.meta
     }
 
-    /// Every datagram of the last receive, GRO batches split by their segment size.
-    pub fn datagrams(&self) -> impl Iterator<Item = (SocketAddr, &[u8])> + '_ {
+    /// Every datagram of the last receive, GRO batches split by their segment size, with its
+    /// sender and ECN codepoint.
+    pub fn datagrams(&self) -> impl Iterator<Item = (SocketAddr, EcnCodepoint, &[u8])> + '_ {
         self.meta.iter().enumerate().flat_map(move |(i, m)| {
             let start = i * self.slot;
             let data = &self.storage[start..start + m.len];
-            data.chunks(m.stride.max(1)).map(move |d| (m.source, d))
+            data.chunks(m.stride.max(1))
+                .map(move |d| (m.source, m.ecn, d))
         })
     }
 }
@@ -120,6 +135,11 @@ pub struct UdpSocket {
     gro: bool,
     /// Whether `sendmmsg`/`recvmmsg` work here.
     mmsg: AtomicBool,
+    /// Whether outgoing datagrams get their ECN codepoint (cleared if the kernel refuses the
+    /// cmsg).
+    ecn_send: AtomicBool,
+    /// Whether the kernel reports received codepoints.
+    ecn_recv: bool,
     send_buffer: usize,
     recv_buffer: usize,
 }
@@ -144,6 +164,7 @@ impl UdpSocket {
         socket.set_nonblocking(true)?;
         socket.bind(&addr.into())?;
         let gro = sys::enable_gro(&socket);
+        let ecn_recv = sys::enable_ecn_recv(&socket, addr.is_ipv6());
         let std_socket: std::net::UdpSocket = socket.into();
         let io = tokio::net::UdpSocket::from_std(std_socket)?;
         Ok(Self {
@@ -152,6 +173,8 @@ impl UdpSocket {
             gso_segments: AtomicUsize::new(sys::max_gso_segments()),
             gro,
             mmsg: AtomicBool::new(cfg!(target_os = "linux")),
+            ecn_send: AtomicBool::new(cfg!(target_os = "linux")),
+            ecn_recv,
             send_buffer,
             recv_buffer,
         })
@@ -189,6 +212,17 @@ impl UdpSocket {
         self.mmsg.store(false, Ordering::Relaxed);
     }
 
+    /// Whether transmits' ECN codepoints are set in the IP header. The fallback path (no
+    /// batched system calls) sends Not-ECT.
+    pub fn ecn_send_enabled(&self) -> bool {
+        self.ecn_send.load(Ordering::Relaxed) && self.mmsg_enabled()
+    }
+
+    /// Whether received datagrams report their ECN codepoint.
+    pub fn ecn_recv_enabled(&self) -> bool {
+        self.ecn_recv && self.mmsg_enabled()
+    }
+
     /// The kernel's send and receive buffer sizes after setup.
     pub fn buffer_sizes(&self) -> (usize, usize) {
         (self.send_buffer, self.recv_buffer)
@@ -217,12 +251,21 @@ impl UdpSocket {
             return self.try_send_plain(&transmits[..1]);
         }
         if self.mmsg_enabled() {
-            match self
-                .io
-                .try_io(Interest::WRITABLE, || sys::send_mmsg(self, transmits, gso))
-            {
+            let ecn = self.ecn_send.load(Ordering::Relaxed);
+            let marked = ecn && transmits.iter().any(|t| t.ecn != EcnCodepoint::NotEct);
+            match self.io.try_io(Interest::WRITABLE, || {
+                sys::send_mmsg(self, transmits, gso, ecn)
+            }) {
                 Err(e) if e.raw_os_error() == Some(sys::ENOSYS) => self.disable_mmsg(),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Err(e),
+                Err(e) if sys::is_cmsg_error(&e) && marked => {
+                    // Some kernels refuse IP_TOS on IPv6 sockets or the cmsg altogether: send
+                    // Not-ECT from now on; the connection's ECN validation sees the marks
+                    // missing and stops marking. Nothing was sent, so retry at once.
+                    tracing::debug!(%e, "ECN codepoint refused by the kernel; sending Not-ECT");
+                    self.ecn_send.store(false, Ordering::Relaxed);
+                    return self.try_send(transmits);
+                }
                 Err(e) if sys::is_gso_error(&e) && gso && first_is_gso => {
                     tracing::debug!(%e, "UDP GSO refused; falling back to one datagram per send");
                     self.set_max_gso_segments(1);
@@ -291,6 +334,7 @@ impl UdpSocket {
             source: canonical(source),
             len,
             stride: len,
+            ecn: EcnCodepoint::NotEct,
         });
         Ok(1)
     }
@@ -351,7 +395,7 @@ mod sys {
     use std::os::fd::AsRawFd;
     use std::sync::OnceLock;
 
-    use super::{canonical, RecvBuffers, RecvMeta, Transmit, UdpSocket, BATCH_SIZE};
+    use super::{canonical, EcnCodepoint, RecvBuffers, RecvMeta, Transmit, UdpSocket, BATCH_SIZE};
     use super::{MAX_GSO_PAYLOAD, MAX_GSO_SEGMENTS};
 
     pub const ENOSYS: i32 = libc::ENOSYS;
@@ -363,11 +407,12 @@ mod sys {
     const SO_SNDBUFFORCE: libc::c_int = 32;
     const SO_RCVBUFFORCE: libc::c_int = 33;
 
-    /// A control-message buffer aligned for `cmsghdr`, large enough for one int-sized cmsg
-    /// (`CMSG_SPACE(4)` is 24 on 64-bit targets) plus room the kernel may add.
+    /// A control-message buffer aligned for `cmsghdr`, large enough for a few int-sized cmsgs
+    /// (`CMSG_SPACE(4)` is 24 on 64-bit targets: a GSO or GRO size and a TOS / Traffic Class)
+    /// plus room the kernel may add.
     #[derive(Clone, Copy)]
     #[repr(C, align(8))]
-    struct Cmsg([u8; 64]);
+    struct Cmsg([u8; 128]);
 
     fn setsockopt_int(
         fd: libc::c_int,
@@ -401,6 +446,65 @@ mod sys {
 
     pub fn enable_gro(socket: &socket2::Socket) -> bool {
         setsockopt_int(socket.as_raw_fd(), libc::SOL_UDP, UDP_GRO, 1).is_ok()
+    }
+
+    /// Asks for the TOS / Traffic Class byte of received datagrams: `IP_RECVTOS` for IPv4 and,
+    /// on an IPv6 socket, `IPV6_RECVTCLASS` plus `IP_RECVTOS` for the IPv4 datagrams a
+    /// dual-stack socket receives as mapped addresses. Returns whether any was accepted.
+    pub fn enable_ecn_recv(socket: &socket2::Socket, ipv6: bool) -> bool {
+        let fd = socket.as_raw_fd();
+        let mut any = false;
+        let mut ask = |level, name, what: &str| match setsockopt_int(fd, level, name, 1) {
+            Ok(()) => any = true,
+            Err(e) => tracing::debug!(%e, what, "received ECN codepoints unavailable"),
+        };
+        ask(libc::IPPROTO_IP, libc::IP_RECVTOS, "IP_RECVTOS");
+        if ipv6 {
+            ask(libc::IPPROTO_IPV6, libc::IPV6_RECVTCLASS, "IPV6_RECVTCLASS");
+        }
+        any
+    }
+
+    /// Errors by which the kernel refuses a control message (an ECN cmsg it does not take).
+    pub fn is_cmsg_error(e: &io::Error) -> bool {
+        matches!(e.raw_os_error(), Some(libc::EINVAL))
+    }
+
+    /// Appends one int-valued cmsg after those already in `hdr`'s control buffer of `cap`
+    /// bytes; `hdr.msg_controllen` grows by its space.
+    ///
+    /// # Safety
+    /// `hdr.msg_control` must point to an 8-aligned buffer of `cap` bytes, and
+    /// `hdr.msg_controllen` must be the length of the well-formed cmsgs at its start.
+    unsafe fn push_cmsg<T: Copy>(
+        hdr: &mut libc::msghdr,
+        cap: usize,
+        level: libc::c_int,
+        ty: libc::c_int,
+        value: T,
+    ) {
+        // size_t on glibc, socklen_t on musl.
+        let used: usize = hdr.msg_controllen as _;
+        // SAFETY: pure size computation.
+        let space = unsafe { libc::CMSG_SPACE(mem::size_of::<T>() as u32) } as usize;
+        debug_assert!(used + space <= cap);
+        if used + space > cap {
+            return;
+        }
+        // SAFETY: the buffer starts 8-aligned and `used` is a sum of CMSG_SPACE values, so the
+        // cmsg header at `used` is aligned; header and payload lie within `cap` (checked).
+        unsafe {
+            let cmsg = hdr
+                .msg_control
+                .cast::<u8>()
+                .add(used)
+                .cast::<libc::cmsghdr>();
+            (*cmsg).cmsg_level = level;
+            (*cmsg).cmsg_type = ty;
+            (*cmsg).cmsg_len = libc::CMSG_LEN(mem::size_of::<T>() as u32) as _;
+            std::ptr::write_unaligned(libc::CMSG_DATA(cmsg).cast::<T>(), value);
+        }
+        hdr.msg_controllen = (used + space) as _;
     }
 
     /// Whether the kernel takes UDP_SEGMENT, probed once on a throwaway socket.
@@ -498,6 +602,7 @@ mod sys {
         socket: &UdpSocket,
         transmits: &[Transmit<'_>],
         gso: bool,
+        ecn: bool,
     ) -> io::Result<usize> {
         let fd = socket.io.as_raw_fd();
         // SAFETY: all-zero mmsghdr (null pointers, zero lengths) and iovec are valid values.
@@ -506,7 +611,7 @@ mod sys {
         let mut iovs: [libc::iovec; BATCH_SIZE] = unsafe { mem::zeroed() };
         // SAFETY: as above (AF_UNSPEC storage).
         let mut names: [libc::sockaddr_storage; BATCH_SIZE] = unsafe { mem::zeroed() };
-        let mut cmsgs = [Cmsg([0; 64]); BATCH_SIZE];
+        let mut cmsgs = [Cmsg([0; 128]); BATCH_SIZE];
         // For each message: the transmit it belongs to and whether it ends that transmit.
         let mut owner = [(0usize, false); BATCH_SIZE];
         let mut n = 0;
@@ -521,6 +626,12 @@ mod sys {
                 break 'fill;
             }
             let (name, name_len) = sockaddr(socket.destination(t.destination));
+            // An IPv4 destination, mapped or not, goes out in an IPv4 header: its ECN field is
+            // set through IP_TOS even on an IPv6 socket.
+            let ipv4 = match t.destination {
+                SocketAddr::V4(_) => true,
+                SocketAddr::V6(a) => a.ip().to_ipv4_mapped().is_some(),
+            };
             let count = segments.len();
             for (si, data) in segments.into_iter().enumerate() {
                 if n == BATCH_SIZE {
@@ -536,25 +647,29 @@ mod sys {
                 hdr.msg_namelen = name_len;
                 hdr.msg_iov = &mut iovs[n];
                 hdr.msg_iovlen = 1;
+                hdr.msg_control = cmsgs[n].0.as_mut_ptr().cast();
+                hdr.msg_controllen = 0;
+                let cap = mem::size_of::<Cmsg>();
                 if gso && segment < data.len() {
                     debug_assert!(data.len() <= MAX_GSO_PAYLOAD);
-                    hdr.msg_control = cmsgs[n].0.as_mut_ptr().cast();
-                    // SAFETY: CMSG_SPACE is a pure size computation.
-                    hdr.msg_controllen =
-                        unsafe { libc::CMSG_SPACE(mem::size_of::<u16>() as u32) } as _;
-                    // SAFETY: msg_control points to an aligned buffer of 64 bytes, more than
-                    // CMSG_SPACE(2); CMSG_FIRSTHDR returns its start, and the header and the
-                    // u16 payload written lie within it.
-                    unsafe {
-                        let cmsg = libc::CMSG_FIRSTHDR(hdr);
-                        (*cmsg).cmsg_level = libc::SOL_UDP;
-                        (*cmsg).cmsg_type = UDP_SEGMENT;
-                        (*cmsg).cmsg_len = libc::CMSG_LEN(mem::size_of::<u16>() as u32) as _;
-                        std::ptr::write_unaligned(
-                            libc::CMSG_DATA(cmsg).cast::<u16>(),
-                            segment as u16,
-                        );
-                    }
+                    // SAFETY: msg_control points to this message's own aligned Cmsg buffer of
+                    // `cap` bytes, empty so far.
+                    unsafe { push_cmsg(hdr, cap, libc::SOL_UDP, UDP_SEGMENT, segment as u16) };
+                }
+                if ecn && t.ecn != EcnCodepoint::NotEct {
+                    // One cmsg per message: all segments of a GSO send share the codepoint.
+                    let tos = libc::c_int::from(t.ecn.to_bits());
+                    let (level, ty) = if ipv4 {
+                        (libc::IPPROTO_IP, libc::IP_TOS)
+                    } else {
+                        (libc::IPPROTO_IPV6, libc::IPV6_TCLASS)
+                    };
+                    // SAFETY: as above; the buffer holds at most the GSO cmsg so far, and two
+                    // int-sized cmsgs fit in it.
+                    unsafe { push_cmsg(hdr, cap, level, ty, tos) };
+                }
+                if hdr.msg_controllen == 0 {
+                    hdr.msg_control = std::ptr::null_mut();
                 }
                 owner[n] = (ti, si + 1 == count);
                 n += 1;
@@ -592,7 +707,7 @@ mod sys {
         let mut iovs: [libc::iovec; BATCH_SIZE] = unsafe { mem::zeroed() };
         // SAFETY: as above.
         let mut names: [libc::sockaddr_storage; BATCH_SIZE] = unsafe { mem::zeroed() };
-        let mut cmsgs = [Cmsg([0; 64]); BATCH_SIZE];
+        let mut cmsgs = [Cmsg([0; 128]); BATCH_SIZE];
         for (i, chunk) in bufs.storage.chunks_mut(slot).take(BATCH_SIZE).enumerate() {
             iovs[i] = libc::iovec {
                 iov_base: chunk.as_mut_ptr().cast(),
@@ -632,6 +747,7 @@ mod sys {
                 continue;
             };
             let mut stride = len;
+            let mut ecn = EcnCodepoint::NotEct;
             let hdr = &msgs[i].msg_hdr;
             // SAFETY: the kernel filled msg_control up to msg_controllen with well-formed
             // cmsgs; CMSG_FIRSTHDR/CMSG_NXTHDR stay within it and return null at its end.
@@ -644,6 +760,24 @@ mod sys {
                         if size > 0 {
                             stride = size as usize;
                         }
+                    }
+                    // IP_RECVTOS delivers IP_TOS as one byte; IPV6_RECVTCLASS delivers
+                    // IPV6_TCLASS as an int. Some kernels have sent IP_TOS as an int: read
+                    // the first byte only when the payload is one byte, else the int.
+                    let level = (*cmsg).cmsg_level;
+                    let ty = (*cmsg).cmsg_type;
+                    if (level == libc::IPPROTO_IP && ty == libc::IP_TOS)
+                        || (level == libc::IPPROTO_IPV6 && ty == libc::IPV6_TCLASS)
+                    {
+                        let payload = (*cmsg).cmsg_len as usize
+                            - (libc::CMSG_DATA(cmsg) as usize - cmsg as usize);
+                        let tos = if payload >= mem::size_of::<libc::c_int>() {
+                            std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast::<libc::c_int>())
+                                as u8
+                        } else {
+                            *libc::CMSG_DATA(cmsg)
+                        };
+                        ecn = EcnCodepoint::from_bits(tos);
                     }
                     cmsg = libc::CMSG_NXTHDR(hdr, cmsg);
                 }
@@ -663,6 +797,7 @@ mod sys {
                 source,
                 len,
                 stride,
+                ecn,
             });
         }
         Ok(bufs.meta.len())
@@ -683,13 +818,19 @@ mod sys {
     pub fn enable_gro(_: &socket2::Socket) -> bool {
         false
     }
+    pub fn enable_ecn_recv(_: &socket2::Socket, _: bool) -> bool {
+        false
+    }
+    pub fn is_cmsg_error(_: &io::Error) -> bool {
+        false
+    }
     pub fn max_gso_segments() -> usize {
         1
     }
     pub fn is_gso_error(_: &io::Error) -> bool {
         false
     }
-    pub fn send_mmsg(_: &UdpSocket, _: &[Transmit<'_>], _: bool) -> io::Result<usize> {
+    pub fn send_mmsg(_: &UdpSocket, _: &[Transmit<'_>], _: bool, _: bool) -> io::Result<usize> {
         Err(io::Error::from_raw_os_error(ENOSYS))
     }
     pub fn recv_mmsg(_: &tokio::net::UdpSocket, _: &mut RecvBuffers) -> io::Result<usize> {

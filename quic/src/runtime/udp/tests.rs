@@ -2,6 +2,7 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use super::{RecvBuffers, Transmit, UdpSocket, MAX_GSO_SEGMENTS};
+use crate::recovery::EcnCodepoint;
 
 fn v4() -> SocketAddr {
     (Ipv4Addr::LOCALHOST, 0).into()
@@ -21,7 +22,7 @@ async fn recv_n(socket: &UdpSocket, count: usize) -> (Vec<(SocketAddr, Vec<u8>)>
             .expect("recv");
         calls += 1;
         coalesced |= bufs.meta().iter().any(|m| m.stride < m.len);
-        got.extend(bufs.datagrams().map(|(a, d)| (a, d.to_vec())));
+        got.extend(bufs.datagrams().map(|(a, _, d)| (a, d.to_vec())));
     }
     (got, calls, coalesced)
 }
@@ -42,6 +43,7 @@ async fn batch_of_datagrams_arrives_whole() {
             destination: to,
             contents: d,
             segment_size: None,
+            ecn: EcnCodepoint::NotEct,
         })
         .collect();
     tx.send(&transmits).await.unwrap();
@@ -89,6 +91,7 @@ async fn gso_segments_arrive_as_datagrams() {
         destination: to,
         contents: &contents,
         segment_size: Some(segment),
+        ecn: EcnCodepoint::NotEct,
     };
     tx.send(&[t]).await.unwrap();
     let (got, _, _) = recv_n(&rx, expected.len()).await;
@@ -112,6 +115,7 @@ async fn segmented_transmit_without_gso() {
         destination: to,
         contents: &contents,
         segment_size: Some(1000),
+        ecn: EcnCodepoint::NotEct,
     };
     tx.send(&[t]).await.unwrap();
     let (got, _, _) = recv_n(&rx, 41).await;
@@ -133,6 +137,7 @@ async fn plain_fallback() {
         destination: to,
         contents: &contents,
         segment_size: Some(500),
+        ecn: EcnCodepoint::NotEct,
     };
     tx.send(&[t, t]).await.unwrap();
     let (got, calls, _) = recv_n(&rx, 8).await;
@@ -157,6 +162,7 @@ async fn gro_batches_are_split() {
         destination: to,
         contents: &contents,
         segment_size: Some(segment),
+        ecn: EcnCodepoint::NotEct,
     }])
     .await
     .unwrap();
@@ -188,6 +194,7 @@ async fn ipv6_loopback() {
             destination: to,
             contents: d,
             segment_size: None,
+            ecn: EcnCodepoint::NotEct,
         })
         .collect();
     tx.send(&ts).await.unwrap();
@@ -212,6 +219,7 @@ async fn dual_stack_receives_ipv4() {
             destination: to,
             contents: b"ping",
             segment_size: None,
+            ecn: EcnCodepoint::NotEct,
         }])
         .await
         .unwrap();
@@ -228,10 +236,110 @@ async fn dual_stack_receives_ipv4() {
             destination: *from,
             contents: b"pong",
             segment_size: None,
+            ecn: EcnCodepoint::NotEct,
         }])
         .await
         .unwrap();
     let (got, _, _) = recv_n(&client, 1).await;
     assert_eq!(got[0].1, b"pong");
     assert_eq!(got[0].0, to);
+}
+
+/// Receives until `count` datagrams arrived; returns their payloads' first byte and codepoints.
+async fn recv_ecn(socket: &UdpSocket, count: usize) -> Vec<(u8, EcnCodepoint)> {
+    let mut bufs = RecvBuffers::new(socket);
+    let mut got = Vec::new();
+    while got.len() < count {
+        tokio::time::timeout(Duration::from_secs(5), socket.recv(&mut bufs))
+            .await
+            .expect("datagrams arrive")
+            .expect("recv");
+        got.extend(bufs.datagrams().map(|(_, ecn, d)| (d[0], ecn)));
+    }
+    got
+}
+
+/// Sends one datagram per codepoint from `tx` to `to`, tagged by its first byte, and checks
+/// that `rx` reads each codepoint back (Linux loopback keeps the TOS / Traffic Class byte).
+async fn codepoints_round_trip(tx: &UdpSocket, rx: &UdpSocket, to: SocketAddr) {
+    use EcnCodepoint::*;
+    let cases = [NotEct, Ect0, Ect1, Ce];
+    let data: Vec<[u8; 100]> = (0..cases.len()).map(|i| [i as u8; 100]).collect();
+    let ts: Vec<Transmit<'_>> = cases
+        .iter()
+        .zip(&data)
+        .map(|(&ecn, d)| Transmit {
+            destination: to,
+            contents: d,
+            segment_size: None,
+            ecn,
+        })
+        .collect();
+    tx.send(&ts).await.unwrap();
+    let mut got = recv_ecn(rx, cases.len()).await;
+    got.sort_by_key(|&(tag, _)| tag);
+    let got: Vec<EcnCodepoint> = got.into_iter().map(|(_, e)| e).collect();
+    if !cfg!(target_os = "linux") {
+        eprintln!("ECN not implemented on this platform: {got:?}");
+        return;
+    }
+    assert!(tx.ecn_send_enabled(), "the kernel took the ECN cmsg");
+    assert!(
+        rx.ecn_recv_enabled(),
+        "the kernel reports received codepoints"
+    );
+    assert_eq!(got, cases, "codepoints as sent");
+}
+
+#[tokio::test]
+async fn ecn_codepoints_survive_ipv4_loopback() {
+    let rx = UdpSocket::bind(v4()).unwrap();
+    let tx = UdpSocket::bind(v4()).unwrap();
+    codepoints_round_trip(&tx, &rx, rx.local_addr().unwrap()).await;
+}
+
+#[tokio::test]
+async fn ecn_codepoints_survive_ipv6_loopback() {
+    let any6: SocketAddr = (Ipv6Addr::LOCALHOST, 0).into();
+    let Ok(rx) = UdpSocket::bind(any6) else {
+        eprintln!("no IPv6 here; skipped");
+        return;
+    };
+    let tx = UdpSocket::bind(any6).unwrap();
+    codepoints_round_trip(&tx, &rx, rx.local_addr().unwrap()).await;
+}
+
+/// A dual-stack socket reads IPv4 codepoints (IP_RECVTOS on an IPv6 socket) and sets them on
+/// datagrams to mapped IPv4 addresses (IP_TOS on an IPv6 socket).
+#[tokio::test]
+async fn ecn_codepoints_on_a_dual_stack_socket() {
+    let Ok(server) = UdpSocket::bind(super::unspecified_v6(0)) else {
+        eprintln!("no IPv6 here; skipped");
+        return;
+    };
+    let port = server.local_addr().unwrap().port();
+    let client = UdpSocket::bind(v4()).unwrap();
+    let to: SocketAddr = (Ipv4Addr::LOCALHOST, port).into();
+    codepoints_round_trip(&client, &server, to).await;
+    codepoints_round_trip(&server, &client, client.local_addr().unwrap()).await;
+}
+
+/// Every segment of a GSO transmit carries the transmit's codepoint.
+#[tokio::test]
+async fn ecn_codepoint_applies_to_every_gso_segment() {
+    let rx = UdpSocket::bind(v4()).unwrap();
+    let tx = UdpSocket::bind(v4()).unwrap();
+    let contents: Vec<u8> = (0..4u8).flat_map(|i| [i; 1000]).collect();
+    tx.send(&[Transmit {
+        destination: rx.local_addr().unwrap(),
+        contents: &contents,
+        segment_size: Some(1000),
+        ecn: EcnCodepoint::Ect0,
+    }])
+    .await
+    .unwrap();
+    let got = recv_ecn(&rx, 4).await;
+    if cfg!(target_os = "linux") {
+        assert!(got.iter().all(|&(_, e)| e == EcnCodepoint::Ect0), "{got:?}");
+    }
 }
