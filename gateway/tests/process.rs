@@ -1,4 +1,4 @@
-//! The `gateway` binary: 100 MiB transfers both ways over HTTP/1.1 and HTTP/2 with the
+//! The `gateway` binary: 100 MiB transfers both ways over HTTP/1.1, HTTP/2 and HTTP/3 with the
 //! gateway's peak RSS bounded, SIGTERM draining a slow request, SIGHUP applying a changed route
 //! to an established HTTP/2 connection and to an established HTTP/3 (QUIC) connection.
 
@@ -93,6 +93,80 @@ async fn hundred_mib_each_way_over_h1_and_h2_with_bounded_rss() {
     assert!(
         peak < 64 * MIB as u64,
         "gateway RSS peaked at {} MiB: bodies are being buffered",
+        peak / MIB as u64
+    );
+}
+
+/// 100 MiB down then up over one HTTP/3 connection, hashed as it streams; returns the
+/// seconds each direction took (printed, never asserted).
+async fn hundred_mib_over_h3(gw: &GatewayProcess, n: usize, seed: u64, want: &str) -> (f64, f64) {
+    let (_endpoint, client) = h3_client(&gw.pki.certs.ca_cert, gw.addr()).await;
+    let base = format!("https://{HOST}:{}", gw.https);
+
+    let started = Instant::now();
+    let req = http::Request::get(format!("{base}/bytes/{n}?seed={seed}"))
+        .body(())
+        .unwrap();
+    let stream = client.send_request(req).await.unwrap();
+    stream.finish().unwrap();
+    let resp = stream.recv_response().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    let mut got = 0;
+    while let Some(chunk) = stream.recv_data().await.unwrap() {
+        got += chunk.len();
+        ctx.update(&chunk);
+    }
+    assert_eq!(got, n);
+    assert_eq!(sha256_hex(ctx), want, "download over HTTP/3");
+    let down = started.elapsed().as_secs_f64();
+
+    // Upload, generated as it is sent (send_data waits for flow control).
+    let started = Instant::now();
+    let req = http::Request::post(format!("{base}/sink"))
+        .body(())
+        .unwrap();
+    let stream = client.send_request(req).await.unwrap();
+    let mut g = ByteGen::new(seed);
+    let mut left = n;
+    while left > 0 {
+        let mut buf = vec![0u8; left.min(64 * 1024)];
+        g.fill(&mut buf);
+        left -= buf.len();
+        stream.send_data(bytes::Bytes::from(buf)).await.unwrap();
+    }
+    stream.finish().unwrap();
+    let resp = stream.recv_response().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let mut body = Vec::new();
+    while let Some(chunk) = stream.recv_data().await.unwrap() {
+        body.extend_from_slice(&chunk);
+    }
+    let j: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(j["bytes"], n as u64);
+    assert_eq!(j["sha256"], want, "upload over HTTP/3");
+    let up = started.elapsed().as_secs_f64();
+    client.shutdown().await;
+    (down, up)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hundred_mib_each_way_over_h3_with_bounded_rss() {
+    let hb = builtin_httpbin().await;
+    let gw = GatewayProcess::spawn(Spawn::new(&all_routes(), hb)).await;
+    let n = 100 * MIB;
+    let want = expected_sha(n, 11);
+    let before = peak_rss(gw.child.id());
+    let (down, up) = hundred_mib_over_h3(&gw, n, 11, &want).await;
+    let peak = peak_rss(gw.child.id());
+    eprintln!(
+        "HTTP/3 through the gateway: 100 MiB down in {down:.1} s, up in {up:.1} s; gateway peak RSS {} MiB before, {} MiB after",
+        before / MIB as u64,
+        peak / MIB as u64
+    );
+    assert!(
+        peak < 64 * MIB as u64,
+        "gateway RSS peaked at {} MiB: HTTP/3 bodies are being buffered",
         peak / MIB as u64
     );
 }
