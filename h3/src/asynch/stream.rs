@@ -255,6 +255,23 @@ impl RequestStream {
         Ok(())
     }
 
+    /// Changes the priority of this request's response (RFC 9218). A client sends a
+    /// PRIORITY_UPDATE on its control stream and sends the rest of its request body at the
+    /// new priority; a server reschedules the rest of its response (§8). The request's own
+    /// `priority` header sets the initial value.
+    pub fn set_priority(&self, priority: crate::Priority) -> Result<(), Error> {
+        let id = self.id;
+        self.sync_op(|st, t| st.h3.set_priority(t, id, priority))
+    }
+
+    /// The priority the stream is sent at now: the request's `priority` header, then the
+    /// client's PRIORITY_UPDATEs, a server's response `priority` header and `set_priority`
+    /// calls, latest last. `None` once the stream is complete.
+    pub fn priority(&self) -> Option<crate::Priority> {
+        let id = self.id;
+        with_conn(&self.conn, |st, _, _| st.h3.priority(id))
+    }
+
     /// Abandons the stream both ways with `code` (RFC 9114 §4.1.1).
     pub fn reset(&self, code: Code) {
         let id = self.id;
