@@ -364,3 +364,39 @@ fn with_ecn_off_nothing_is_marked_but_marks_are_reported() {
     // validation succeeds.
     assert_eq!(p.server.conn(s).ecn_state(), EcnState::Capable);
 }
+
+/// The client's first Initial reaches the server's new connection through the endpoint's
+/// `Incoming`; its codepoint must count in the Initial space like any other packet's (RFC 9000
+/// §13.4.1), or a peer that marks its Initials fails validation against us.
+#[test]
+fn the_datagram_that_creates_a_connection_counts_its_codepoint() {
+    use crate::endpoint::DatagramEvent;
+    use crate::recovery::EcnCounters;
+    let (mut p, h) = pair_with(46, TransportConfig::default(), TransportConfig::default());
+    let now = p.now;
+    let mut buf = Vec::new();
+    let t = p.client.conn(h).poll_transmit(now, &mut buf).unwrap();
+    assert_eq!(
+        t.ecn,
+        EcnCodepoint::NotEct,
+        "we never mark Initials ourselves"
+    );
+    let from = CLIENT_ADDR.parse().unwrap();
+    let datagram = bytes::BytesMut::from(&buf[..t.size]);
+    let Some(DatagramEvent::NewConnection(mut incoming)) = p.server.endpoint.handle(from, datagram)
+    else {
+        panic!("a new connection");
+    };
+    incoming.ecn = EcnCodepoint::Ect0;
+    let config =
+        crate::testing::pair::server_config(super::tests::ALPN, TransportConfig::default());
+    let (_, conn) = p.server.endpoint.accept(now, incoming, &config).unwrap();
+    assert_eq!(
+        conn.space(PacketSpace::Initial).ack.ecn_counts(),
+        Some(EcnCounters {
+            ect0: 1,
+            ect1: 0,
+            ce: 0
+        })
+    );
+}

@@ -92,6 +92,10 @@ pub struct Incoming {
     pub src_cid: ConnectionId,
     /// The whole datagram, for the new connection to process.
     pub datagram: BytesMut,
+    /// The ECN codepoint it arrived with: Not-ECT from [`Endpoint::handle`]; a caller that read
+    /// the IP header sets it before [`Endpoint::accept`], so that the client's first Initial
+    /// counts in the ACK_ECN counts (RFC 9000 §13.4.1).
+    pub ecn: crate::recovery::EcnCodepoint,
 }
 
 /// What the endpoint made of a datagram.
@@ -399,6 +403,7 @@ impl Endpoint {
             original_dst_cid: dst_cid,
             src_cid,
             datagram,
+            ecn: crate::recovery::EcnCodepoint::NotEct,
         };
         if self.live >= self.config.max_connections {
             // RFC 9000 §5.2.2: refuse with CONNECTION_REFUSED in an Initial packet.
@@ -495,7 +500,7 @@ impl Endpoint {
             local_cid,
             Some((incoming.remote, incoming.original_dst_cid)),
         );
-        conn.handle_datagram(now, incoming.remote, incoming.datagram);
+        conn.handle_datagram_ecn(now, incoming.remote, incoming.ecn, incoming.datagram);
         Ok((handle, conn))
     }
 

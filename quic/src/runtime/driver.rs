@@ -501,7 +501,8 @@ impl State {
                     conn.handle_datagram_ecn(now, from, ecn, d);
                 }
             }
-            Some(DatagramEvent::NewConnection(incoming)) => {
+            Some(DatagramEvent::NewConnection(mut incoming)) => {
+                incoming.ecn = ecn;
                 if self.closed {
                     return;
                 }

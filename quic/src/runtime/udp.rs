@@ -769,15 +769,16 @@ mod sys {
                     if (level == libc::IPPROTO_IP && ty == libc::IP_TOS)
                         || (level == libc::IPPROTO_IPV6 && ty == libc::IPV6_TCLASS)
                     {
-                        let payload = (*cmsg).cmsg_len as usize
-                            - (libc::CMSG_DATA(cmsg) as usize - cmsg as usize);
+                        let payload = ((*cmsg).cmsg_len as usize)
+                            .saturating_sub(libc::CMSG_DATA(cmsg) as usize - cmsg as usize);
                         let tos = if payload >= mem::size_of::<libc::c_int>() {
-                            std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast::<libc::c_int>())
-                                as u8
+                            Some(std::ptr::read_unaligned(
+                                libc::CMSG_DATA(cmsg).cast::<libc::c_int>(),
+                            ) as u8)
                         } else {
-                            *libc::CMSG_DATA(cmsg)
+                            (payload > 0).then(|| *libc::CMSG_DATA(cmsg))
                         };
-                        ecn = EcnCodepoint::from_bits(tos);
+                        ecn = tos.map_or(EcnCodepoint::NotEct, EcnCodepoint::from_bits);
                     }
                     cmsg = libc::CMSG_NXTHDR(hdr, cmsg);
                 }

@@ -70,7 +70,8 @@ impl Node {
                     c.handle_datagram_ecn(now, from, ecn, d);
                 }
             }
-            Some(DatagramEvent::NewConnection(incoming)) => {
+            Some(DatagramEvent::NewConnection(mut incoming)) => {
+                incoming.ecn = ecn;
                 let Some(config) = self.server_config.clone() else {
                     return;
                 };
