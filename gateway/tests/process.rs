@@ -1,6 +1,7 @@
 //! The `gateway` binary: 100 MiB transfers both ways over HTTP/1.1, HTTP/2 and HTTP/3 with the
 //! gateway's peak RSS bounded, SIGTERM draining a slow request, SIGHUP applying a changed route
-//! to an established HTTP/2 connection and to an established HTTP/3 (QUIC) connection.
+//! to an established HTTP/2 connection and to an established HTTP/3 (QUIC) connection, the
+//! TLS server name in HTTP/3 access-log lines.
 
 mod common;
 
@@ -376,6 +377,41 @@ async fn sighup_applies_a_changed_route_to_an_open_http3_connection() {
     );
     fresh.shutdown().await;
     conn.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http3_access_log_names_the_tls_server_name() {
+    let hb = builtin_httpbin().await;
+    let routes = all_routes();
+    let mut spawn = Spawn::new(&routes, hb);
+    spawn.log = "warn,access_log=info";
+    let gw = GatewayProcess::spawn(spawn).await;
+    let (_endpoint, conn) = h3_client(&gw.pki.certs.ca_cert, gw.addr()).await;
+    assert_eq!(h3_get(&conn, gw.https, "/headers").await.0.status(), 200);
+    // On the same connection (SNI httpbin.quic-corp.com), an authority no server has: the log
+    // must still name the server name of the handshake, not the request's authority.
+    let other = format!("other.quic-corp.com:{}", gw.https);
+    let req = http::Request::get(format!("https://{other}/headers"))
+        .body(())
+        .unwrap();
+    let stream = conn.send_request(req).await.unwrap();
+    stream.finish().unwrap();
+    assert_eq!(stream.recv_response().await.unwrap().status(), 404);
+    while stream.recv_data().await.unwrap().is_some() {}
+    conn.shutdown().await;
+
+    let wait = Duration::from_secs(5);
+    let ok = gw
+        .wait_for_log(&["\"GET /headers HTTP/3\" 200"], wait)
+        .await
+        .expect("access log of the 200");
+    assert!(ok.ends_with(&format!(" {HOST} all")), "{ok}");
+    let nr = gw
+        .wait_for_log(&["\"GET /headers HTTP/3\" 404 NR route_not_found"], wait)
+        .await
+        .expect("access log of the 404");
+    assert!(nr.contains(&format!("\"{other}\"")), "{nr}");
+    assert!(nr.ends_with(&format!(" {HOST} -")), "SNI field: {nr}");
 }
 
 #[test]

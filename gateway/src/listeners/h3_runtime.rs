@@ -132,6 +132,8 @@ async fn connection(
     let metrics = spec.service.metrics().clone();
     let _guard = metrics.connection("quic");
     let peer = conn.remote_address();
+    // The TLS server name, for the access log (as on TCP); known once accepted.
+    let sni: Option<Arc<str>> = conn.server_name().map(|s| s.to_ascii_lowercase().into());
     let server = h3::asynch::Server::new(conn.clone(), h3::Config::default());
     let id = shared.register(&server);
     if shared.shutting_down.load(Ordering::Relaxed) {
@@ -142,8 +144,9 @@ async fn connection(
         match server.accept().await {
             Ok(Some((req, stream))) => {
                 let spec = spec.clone();
+                let sni = sni.clone();
                 tokio::spawn(async move {
-                    request(req, Arc::new(stream), spec, peer, local).await;
+                    request(req, Arc::new(stream), spec, peer, local, sni).await;
                 });
             }
             Ok(None) => break,
@@ -190,8 +193,8 @@ async fn request(
     spec: Arc<Http3ListenerSpec>,
     peer: SocketAddr,
     local: SocketAddr,
+    sni: Option<Arc<str>>,
 ) {
-    let sni = req.uri().host().map(|h| h.to_ascii_lowercase());
     let (mut parts, ()) = req.into_parts();
     parts.version = Version::HTTP_3;
     let req = Request::from_parts(parts, request_body(stream.clone()));
@@ -200,7 +203,7 @@ async fn request(
         tls: true,
         peer,
         local,
-        sni,
+        sni: sni.map(|s| s.to_string()),
     };
     let mut resp = spec.service.handle(req, ctx).await;
     add_alt_svc(&mut resp, spec.alt_svc.as_ref());

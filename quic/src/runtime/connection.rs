@@ -176,6 +176,16 @@ impl Connection {
         self.with(false, |cs| cs.alpn.clone())
     }
 
+    /// The TLS server name (SNI) the client asked for, on the server side; `None` without SNI
+    /// or once the core connection is gone (read it after `accept`).
+    pub fn server_name(&self) -> Option<String> {
+        self.with(false, |cs| {
+            cs.conn
+                .as_ref()
+                .and_then(|c| c.server_name().map(str::to_owned))
+        })
+    }
+
     /// Counters (final ones once the connection is gone).
     pub fn stats(&self) -> ConnectionStats {
         self.with(false, |cs| {
