@@ -400,3 +400,35 @@ fn the_datagram_that_creates_a_connection_counts_its_codepoint() {
         })
     );
 }
+
+/// A path that drops every ECT-marked datagram (the faulty middlebox RFC 9000 §13.4.2 guards
+/// against): the testing period ends, unmarked packets get through, the marked ones are all
+/// declared lost, validation fails, and the connection carries on without ECN.
+#[test]
+fn a_path_dropping_marked_packets_fails_validation_and_the_transfer_completes() {
+    let (mut p, h) = pair_with(47, TransportConfig::default(), TransportConfig::default());
+    p.set_link(link());
+    let (c, s): (std::net::SocketAddr, std::net::SocketAddr) =
+        (CLIENT_ADDR.parse().unwrap(), SERVER_ADDR.parse().unwrap());
+    for (from, to) in [(c, s), (s, c)] {
+        p.network.set_filter(
+            from,
+            to,
+            |meta: &crate::testing::network::Meta, _: &[u8]| meta.ecn != EcnCodepoint::NotEct,
+        );
+    }
+    assert!(p.drive_until(Duration::from_secs(30), |p| connected(p, h)));
+    let data = pseudo_random(100_000, 47);
+    assert_eq!(
+        transfer(&mut p, h, &data, Duration::from_secs(60)),
+        &data[..]
+    );
+    p.drive(Duration::from_secs(1));
+    let sh = server_handle(&p);
+    for conn in [p.client.conn(h) as &super::Connection, &p.server.conns[&sh]] {
+        assert_eq!(conn.ecn_state(), EcnState::Failed, "{:?}", conn.side());
+        assert!(conn.stats().datagrams_sent_ect0 <= TESTING_PACKETS);
+        assert_eq!(conn.stats().datagrams_received_ect, 0);
+    }
+    eprintln!("connected and transferred after {:?}", p.elapsed());
+}
