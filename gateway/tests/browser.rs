@@ -218,13 +218,18 @@ impl Setup {
     }
 
     /// The access-log line of `GET <path> <protocol>` answered 200 by the upstream, by
-    /// headless Chromium.
+    /// headless Chromium; it names the TLS server name and the route.
     async fn logged(&self, path: &str, protocol: &str) -> String {
         let request = format!("\"GET {path} {protocol}\" 200 - via_upstream");
-        self.gw
+        let line = self
+            .gw
             .wait_for_log(&[&request, "HeadlessChrome"], Duration::from_secs(5))
             .await
-            .unwrap_or_else(|| panic!("no access-log line with {request}; log:\n{}", self.gw.log()))
+            .unwrap_or_else(|| {
+                panic!("no access-log line with {request}; log:\n{}", self.gw.log())
+            });
+        assert!(line.ends_with(&format!(" {HOST} all")), "{line}");
+        line
     }
 }
 
