@@ -1,6 +1,7 @@
 //! HTTP/3 over UDP through the gateway (in-process, with the binary's HTTP/3 runtime): our
 //! async client, our `h3curl`, and curl's own HTTP/3 (libcurl with ngtcp2 + nghttp3, as PyPI's
-//! curl-cffi bundles it) get /headers and see what the gateway adds.
+//! curl-cffi bundles it) get /headers and see what the gateway adds, from the built-in httpbin
+//! and from Debian's python3-httpbin.
 
 mod common;
 
@@ -197,5 +198,24 @@ async fn curl_cffi_gets_headers_over_http3() {
         ),
         "{metrics}"
     );
+    assert!(gw.handle.shutdown().await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http3_through_debian_python_httpbin() {
+    if !python_httpbin_available() {
+        return;
+    }
+    let hb = PythonHttpbin::start().await;
+    let gw = start_in_process(&routes_with_added_header(), &[("httpbin:8000", hb.addr)]).await;
+    let (_endpoint, client) = h3_client(&gw.pki.certs.ca_cert, gw.quic).await;
+    // httpbin hides the proxy's headers from /headers unless asked with show_env.
+    let (resp, body) = h3_get(&client, gw.quic.port(), "/headers?show_env=1").await;
+    assert_eq!(resp.status(), 200);
+    check_added_headers(&serde_json::from_slice(&body).unwrap());
+    let (resp, body) = h3_get(&client, gw.quic.port(), "/status/418").await;
+    assert_eq!(resp.status(), 418);
+    assert!(String::from_utf8_lossy(&body).contains("teapot"));
+    client.shutdown().await;
     assert!(gw.handle.shutdown().await);
 }
