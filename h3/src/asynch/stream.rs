@@ -233,8 +233,12 @@ impl RequestStream {
     /// Sends trailers and ends the message.
     pub fn send_trailers(&self, trailers: HeaderMap) -> Result<(), Error> {
         let id = self.id;
-        self.sync_op(|st, t| st.h3.send_trailers(t, id, &trailers))?;
-        self.ended();
+        self.sync_op(|st, t| {
+            st.h3.send_trailers(t, id, &trailers)?;
+            st.unacked.insert(id);
+            Ok(())
+        })?;
+        self.send_done.store(true, Relaxed);
         Ok(())
     }
 
@@ -243,15 +247,17 @@ impl RequestStream {
     /// nothing left to end and this succeeds: the response can still be read.
     pub fn finish(&self) -> Result<(), Error> {
         let id = self.id;
-        match self.sync_op(|st, t| st.h3.finish(t, id)) {
+        let r = self.sync_op(|st, t| {
+            st.h3.finish(t, id)?;
+            st.unacked.insert(id);
+            Ok(())
+        });
+        match r {
             Ok(()) => {}
-            Err(Error::Stream(e)) if e.kind == crate::StreamErrorKind::StoppedByPeer => {
-                self.send_done.store(true, Relaxed);
-                return Ok(());
-            }
+            Err(Error::Stream(e)) if e.kind == crate::StreamErrorKind::StoppedByPeer => {}
             Err(e) => return Err(e),
         }
-        self.ended();
+        self.send_done.store(true, Relaxed);
         Ok(())
     }
 
@@ -285,12 +291,6 @@ impl RequestStream {
         let id = self.id;
         let _ = self.sync_op(|st, t| st.h3.stop_reading(t, id, code));
         self.recv_done.store(true, Relaxed);
-    }
-
-    fn ended(&self) {
-        self.send_done.store(true, Relaxed);
-        let id = self.id;
-        with_conn(&self.conn, |st, _, _| st.unacked.insert(id));
     }
 
     fn sync_op(
