@@ -171,6 +171,59 @@ fn disabled_in_the_configuration_never_marks() {
     assert_eq!(e.on_ack(DATA, counts(0, 0, 5), 0, true), Verdict::Failed);
 }
 
+proptest::proptest! {
+    /// A truthful peer on a clean path never fails validation, however its ACK frames are
+    /// thinned (lost ACKs make counts run ahead of what a frame acknowledges) or replayed late
+    /// (reordered frames that do not raise the largest acknowledged), and some marks turn CE.
+    #[test]
+    fn a_truthful_peer_never_fails_validation(
+        ops in proptest::collection::vec((1u64..6, 0u64..6, 0u64..3, proptest::bool::ANY, proptest::bool::ANY), 1..60),
+    ) {
+        let now = start();
+        let mut e = Ecn::new(true);
+        let (mut sent, mut processed, mut ce, mut acked) = (0u64, 0u64, 0u64, 0u64);
+        let mut old: Option<EcnCounts> = None;
+        for (send, process, marks, ack_arrives, replay) in ops {
+            for _ in 0..send {
+                // Send marked packets whatever the state, to exercise the counts: the
+                // validator must not assume marking stopped.
+                e.on_marked_sent(now, DATA);
+                sent += 1;
+            }
+            let newly = process.min(sent - processed);
+            processed += newly;
+            ce += marks.min(newly);
+            let counts = EcnCounts { ect0: processed - ce, ect1: 0, ce };
+            if replay {
+                if let Some(stale) = old {
+                    proptest::prop_assert_eq!(e.on_ack(DATA, Some(stale), 0, false), Verdict::Ignored);
+                }
+            }
+            if ack_arrives {
+                let verdict = e.on_ack(DATA, Some(counts), processed - acked, processed > acked);
+                proptest::prop_assert_ne!(verdict, Verdict::Failed);
+                acked = processed;
+                old = Some(counts);
+            }
+        }
+        proptest::prop_assert_ne!(e.state(), EcnState::Failed);
+        if acked > 0 {
+            proptest::prop_assert_eq!(e.state(), EcnState::Capable);
+        }
+    }
+
+    /// A path that bleaches marks fails validation at the first frame that acknowledges a
+    /// marked packet and raises the largest acknowledged.
+    #[test]
+    fn a_bleaching_path_always_fails(sent in 1..=TESTING_PACKETS, acked in 1u64..20) {
+        let mut e = sent_at(start(), sent);
+        let acked = acked.min(sent);
+        let counts = EcnCounts::default();
+        proptest::prop_assert_eq!(e.on_ack(DATA, Some(counts), acked, true), Verdict::Failed);
+        proptest::prop_assert_eq!(e.state(), EcnState::Failed);
+    }
+}
+
 fn link() -> LinkConfig {
     LinkConfig::delay(Duration::from_millis(10))
 }

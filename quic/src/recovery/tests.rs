@@ -219,6 +219,17 @@ fn handshake_spaces_ack_immediately_and_ce_too() {
 }
 
 #[test]
+fn ecn_codepoints_map_to_the_tos_bits_of_rfc_3168() {
+    use EcnCodepoint::*;
+    for (bits, cp) in [(0b00, NotEct), (0b01, Ect1), (0b10, Ect0), (0b11, Ce)] {
+        assert_eq!(EcnCodepoint::from_bits(bits), cp);
+        assert_eq!(cp.to_bits(), bits);
+        // The DSCP bits above are ignored.
+        assert_eq!(EcnCodepoint::from_bits(0xb8 | bits), cp);
+    }
+}
+
+#[test]
 fn ack_delay_and_pruning() {
     let t0 = now();
     let mut s = AckState::new(PacketSpace::Data, ms(25));
