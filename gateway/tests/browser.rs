@@ -54,7 +54,7 @@ if (proto === 'h3' || seen.split(',').length >= {MAX_LOADS}) {{
 
 fn chromium() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("GATEWAY_CHROMIUM") {
-        return Some(PathBuf::from(p));
+        return Some(PathBuf::from(p)).filter(|p| p.is_file());
     }
     std::env::split_paths(&std::env::var_os("PATH")?)
         .map(|d| d.join("chromium"))
