@@ -1,7 +1,8 @@
 //! The `gateway` binary: 100 MiB transfers both ways over HTTP/1.1, HTTP/2 and HTTP/3 with the
 //! gateway's peak RSS bounded, SIGTERM draining a slow request, SIGHUP applying a changed route
-//! to an established HTTP/2 connection and to an established HTTP/3 (QUIC) connection, the
-//! TLS server name in HTTP/3 access-log lines.
+//! to an established HTTP/2 connection and to an established HTTP/3 (QUIC) connection, SIGHUP
+//! rotating the certificate of new QUIC handshakes, the TLS server name in HTTP/3 access-log
+//! lines.
 
 mod common;
 
@@ -377,6 +378,46 @@ async fn sighup_applies_a_changed_route_to_an_open_http3_connection() {
     );
     fresh.shutdown().await;
     conn.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_rotates_the_certificate_of_new_http3_connections() {
+    let hb = builtin_httpbin().await;
+    let routes = all_routes();
+    let mut gw = GatewayProcess::spawn(Spawn::new(&routes, hb)).await;
+    let old_ca = gw.pki.certs.ca_cert.clone();
+    let (_endpoint, old_conn) = h3_client(&old_ca, gw.addr()).await;
+    assert_eq!(
+        h3_get(&old_conn, gw.https, "/headers").await.0.status(),
+        200
+    );
+
+    gw.write_certificate(Pki::new(), &routes);
+    let new_ca = gw.pki.certs.ca_cert.clone();
+    gw.signal("-HUP");
+    // New handshakes get the new certificate once the reload is in.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let (_endpoint2, new_conn) = loop {
+        match try_h3_client(&new_ca, gw.addr()).await {
+            Ok(c) => break c,
+            Err(e) => assert!(Instant::now() < deadline, "new certificate not served: {e}"),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(
+        h3_get(&new_conn, gw.https, "/headers").await.0.status(),
+        200
+    );
+    // A client that trusts only the old CA is refused now...
+    let refused = try_h3_client(&old_ca, gw.addr()).await;
+    assert!(refused.is_err(), "the old certificate is still served");
+    // ...while the connection made with the old certificate keeps serving.
+    assert_eq!(
+        h3_get(&old_conn, gw.https, "/headers").await.0.status(),
+        200
+    );
+    old_conn.shutdown().await;
+    new_conn.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

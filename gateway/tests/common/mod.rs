@@ -120,6 +120,16 @@ pub async fn h3_client(
     ca_pem: &str,
     addr: SocketAddr,
 ) -> (quic::runtime::Endpoint, h3::asynch::Client) {
+    try_h3_client(ca_pem, addr)
+        .await
+        .unwrap_or_else(|e| panic!("HTTP/3 connection to {addr}: {e}"))
+}
+
+/// [`h3_client`], with the connection error (e.g. an untrusted certificate) returned.
+pub async fn try_h3_client(
+    ca_pem: &str,
+    addr: SocketAddr,
+) -> Result<(quic::runtime::Endpoint, h3::asynch::Client), String> {
     let roots = quic::tls::parse_certs(ca_pem.as_bytes()).unwrap();
     let tls = quic::tls::client_config(
         &quic::tls::ServerVerification::CaCerts(roots),
@@ -131,11 +141,11 @@ pub async fn h3_client(
     let conn = endpoint
         .connect(addr, HOST, &quic::connection::ClientConfig::new(tls))
         .await
-        .unwrap();
-    (
+        .map_err(|e| e.to_string())?;
+    Ok((
         endpoint,
         h3::asynch::Client::new(conn, h3::Config::default()),
-    )
+    ))
 }
 
 /// GET over HTTP/3; the whole body.

@@ -121,6 +121,12 @@ impl GatewayProcess {
         write_config(self.dir.path(), &self.gateway, &self.pki, routes);
     }
 
+    /// Rewrites the manifests with another certificate (a new CA and leaf) in the Secret.
+    pub fn write_certificate(&mut self, pki: Pki, routes: &str) {
+        self.pki = pki;
+        self.write_routes(routes);
+    }
+
     /// What the gateway logged so far (stderr).
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("gateway.log")).unwrap_or_default()

@@ -8,7 +8,8 @@
 //!
 //! The work is spread by concern: `recv.rs` handles packets and frames, `send.rs` builds
 //! packets, `timers.rs` runs the clock-driven parts and closing, `spaces.rs` holds the per
-//! packet-number-space state, `cids.rs` the connection IDs.
+//! packet-number-space state, `cids.rs` the connection IDs, `ecn.rs` ECN marking and validation
+//! on the path.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;

@@ -24,10 +24,11 @@
 //!   probe is owed (RFC 9002 §7.5: "Probe packets MUST NOT be blocked by the congestion
 //!   controller").
 //! - **On an ACK frame**: [`Recovery::on_ack_received`] with the frame's ranges (largest
-//!   first), the scaled ACK Delay, and the ECN-CE count if the path's ECN is validated. Newly
-//!   acknowledged and newly lost packets come back in a reusable [`AckOutcome`] with their
-//!   tokens: free the frame records of acknowledged ones, requeue what lost ones carried
-//!   (RFC 9000 §13.3). An `Err` is a connection error to close with.
+//!   first), the scaled ACK Delay, and the ECN-CE count if the path's ECN is validated (or
+//!   [`Recovery::on_ack_received_with`], to validate the counts against the newly acknowledged
+//!   packets first). Newly acknowledged and newly lost packets come back in a reusable
+//!   [`AckOutcome`] with their tokens: free the frame records of acknowledged ones, requeue
+//!   what lost ones carried (RFC 9000 §13.3). An `Err` is a connection error to close with.
 //! - **On the timer**: [`Recovery::loss_detection_timer`] is one of the connection's deadlines;
 //!   when it passes, [`Recovery::on_loss_detection_timeout`] says what to do
 //!   ([`TimeoutOutcome`]).
