@@ -83,6 +83,10 @@ impl Transport for QuicTransport<'_> {
         self.conn.close(self.now, code(c), reason);
     }
 
+    fn peer_bidi_limit(&self) -> Option<u64> {
+        Some(self.conn.peer_stream_limit(Dir::Bi))
+    }
+
     fn set_priority(&mut self, id: StreamId, urgency: u8, incremental: bool) {
         // quic's scheduler implements the same model (strict urgency, sequential then
         // round-robin), so the values map one to one.

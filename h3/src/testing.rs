@@ -64,6 +64,8 @@ pub struct MemTransport {
     /// How many `set_priority` calls were made, to check that unchanged priorities are not
     /// set again.
     pub priority_calls: usize,
+    /// What [`Transport::peer_bidi_limit`] reports (`None`: unknown).
+    pub peer_bidi_limit: Option<u64>,
 }
 
 impl MemTransport {
@@ -85,6 +87,7 @@ impl MemTransport {
             closed: None,
             priorities: HashMap::new(),
             priority_calls: 0,
+            peer_bidi_limit: None,
         }
     }
 
@@ -180,6 +183,10 @@ impl Transport for MemTransport {
         if self.closed.is_none() {
             self.closed = Some((code, reason.to_vec()));
         }
+    }
+
+    fn peer_bidi_limit(&self) -> Option<u64> {
+        self.peer_bidi_limit
     }
 
     fn set_priority(&mut self, id: StreamId, urgency: u8, incremental: bool) {

@@ -60,6 +60,11 @@ pub trait Transport {
     /// [`request_urgency`]`(priority)`, one level below, so a response at RFC urgency 0
     /// never holds back the encoder instructions its own header section may need.
     fn set_priority(&mut self, id: StreamId, urgency: u8, incremental: bool);
+    /// How many bidirectional streams the peer may open in all (the limit we advertised,
+    /// RFC 9000 §4.6), or `None` if unknown. A server uses it to reject PRIORITY_UPDATEs for
+    /// request streams the client could not open yet (RFC 9218 §7.2), which also bounds the
+    /// updates it buffers.
+    fn peer_bidi_limit(&self) -> Option<u64>;
 }
 
 /// The scheduling urgency of our control, QPACK encoder and QPACK decoder streams: ahead of

@@ -123,6 +123,15 @@ impl Connection {
                 "PRIORITY_UPDATE for a non-request stream",
             ));
         }
+        // RFC 9218 §7.2: a stream ID beyond the client-initiated bidirectional stream limit
+        // SHOULD be H3_ID_ERROR. The limit only grows and the client cannot know a larger
+        // one than we sent, so this never rejects a stream it may open.
+        if t.peer_bidi_limit().is_some_and(|limit| id >> 2 >= limit) {
+            return Err(H3Error::new(
+                Code::H3_ID_ERROR,
+                "PRIORITY_UPDATE for a stream beyond the stream limit",
+            ));
+        }
         // RFC 9218 §7: a value that does not parse MAY be a connection error; we ignore it,
         // as a bad `priority` header is ignored.
         let Some(priority) = Priority::parse(value) else {

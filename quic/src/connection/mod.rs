@@ -515,6 +515,12 @@ impl Connection {
         self.streams.available(dir)
     }
 
+    /// How many streams of `dir` the peer may open in all (the MAX_STREAMS limit we sent);
+    /// HTTP/3 uses it to reject PRIORITY_UPDATEs for streams beyond it (RFC 9218 §7.2).
+    pub fn peer_stream_limit(&self, dir: Dir) -> u64 {
+        self.streams.peer_stream_limit(dir)
+    }
+
     /// Queues an unreliable DATAGRAM (RFC 9221). Fails if the peer does not accept them or it
     /// is too large for its limit; dropped if it cannot be sent soon.
     pub fn send_datagram(&mut self, data: Bytes) -> Result<(), &'static str> {

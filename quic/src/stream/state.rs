@@ -236,6 +236,13 @@ impl StreamsState {
         self.max_local[dir.idx()] - self.next_local[dir.idx()]
     }
 
+    /// How many streams of `dir` the peer may open in all: the limit we have sent
+    /// (initial_max_streams, then MAX_STREAMS). A stream whose index is at or above it is
+    /// beyond the limit (RFC 9000 §4.6).
+    pub fn peer_stream_limit(&self, dir: Dir) -> u64 {
+        self.max_remote[dir.idx()]
+    }
+
     /// Whether `id` still has state (opened and not yet fully closed).
     pub fn contains(&self, id: StreamId) -> bool {
         self.streams.contains_key(&id)

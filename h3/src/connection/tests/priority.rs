@@ -353,3 +353,23 @@ fn priority_update_errors() {
     let _ = c.on_stream_data(&mut t, peer_uni(Role::Server, 0), first, false);
     assert_eq!(close_code(&t), Some(Code::H3_MISSING_SETTINGS));
 }
+
+#[test]
+fn updates_beyond_the_stream_limit() {
+    // RFC 9218 §7.2: with 3 request streams allowed (IDs 0, 4, 8), stream 8 may still be
+    // opened, so its update is buffered; stream 12 is beyond the limit: H3_ID_ERROR.
+    let (mut s, mut t) = lone(Role::Server);
+    t.peer_bidi_limit = Some(3);
+    let control = peer_uni(Role::Server, 0);
+    s.on_stream_data(&mut t, control, frames(&[priority_update(8, "u=1")]), false)
+        .unwrap();
+    assert_eq!(s.pending_priorities.len(), 1);
+    let r = s.on_stream_data(
+        &mut t,
+        control,
+        frames(&[priority_update(12, "u=1")]),
+        false,
+    );
+    assert!(r.is_err());
+    assert_eq!(close_code(&t), Some(Code::H3_ID_ERROR));
+}
