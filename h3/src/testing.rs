@@ -409,13 +409,31 @@ pub enum ScriptOp {
     },
     /// Application: GOAWAY.
     Goaway,
+    /// Application: reprioritize a response (RFC 9218 §8).
+    SetPriority {
+        /// Stream number.
+        stream: u64,
+        /// Urgency (taken modulo 8).
+        urgency: u8,
+        /// Incremental.
+        incremental: bool,
+    },
+    /// Application: a 200 response carrying a `priority` header with these bytes (skipped
+    /// if they are not a valid header value).
+    RespondWithPriority {
+        /// Stream number.
+        stream: u64,
+        /// The header value.
+        value: Vec<u8>,
+    },
     /// Transport write window per stream (`None`: unlimited).
     Window(Option<u16>),
 }
 
 /// Runs a server [`Connection`] through `ops` and checks what must always hold: no panic,
-/// a close is final (later calls fail and produce no events), and a closed connection told
-/// the transport exactly once. With `valid_start`, a well-formed client control stream
+/// a close is final (later calls fail and produce no events), a closed connection told
+/// the transport exactly once, and the transport's scheduler always has each live request
+/// stream's current priority. With `valid_start`, a well-formed client control stream
 /// (SETTINGS) arrives first, so the script reaches deeper states.
 pub fn run_server_script(valid_start: bool, ops: impl IntoIterator<Item = ScriptOp>) {
     let mut s = Connection::server(Config::default());
@@ -476,6 +494,29 @@ pub fn run_server_script(valid_start: bool, ops: impl IntoIterator<Item = Script
                 let _ = s.send_goaway(&mut t);
                 Ok(())
             }
+            ScriptOp::SetPriority {
+                stream,
+                urgency,
+                incremental,
+            } => {
+                let p = crate::Priority {
+                    urgency: urgency % 8,
+                    incremental,
+                };
+                let _ = s.set_priority(&mut t, id(stream), p);
+                Ok(())
+            }
+            ScriptOp::RespondWithPriority { stream, value } => {
+                if let Ok(v) = http::HeaderValue::from_bytes(&value) {
+                    let resp = http::Response::builder()
+                        .status(200)
+                        .header("priority", v)
+                        .body(())
+                        .unwrap();
+                    let _ = s.send_response(&mut t, id(stream), &resp, false);
+                }
+                Ok(())
+            }
             ScriptOp::Window(w) => {
                 t.window = w.map(usize::from);
                 Ok(())
@@ -486,6 +527,14 @@ pub fn run_server_script(valid_start: bool, ops: impl IntoIterator<Item = Script
         }
         if was_closed {
             assert!(s.closed().is_some(), "closed stays closed");
+        }
+        if s.closed().is_none() {
+            for n in (0..32).step_by(4) {
+                if let Some(p) = s.priority(StreamId(n)) {
+                    let want = (crate::transport::request_urgency(p), p.incremental);
+                    assert_eq!(t.priorities.get(&StreamId(n)), Some(&want), "stream {n}");
+                }
+            }
         }
         if let Some(crate::ConnectionError::Local(e)) = s.closed() {
             let (code, _) = t.closed.as_ref().expect("the transport was closed");
