@@ -2,7 +2,8 @@
 //! A server `h3::Connection` fed arbitrary peer stream events (bytes, FIN, resets,
 //! STOP_SENDING) interleaved with application calls (responses, body, GOAWAY, cancels) over
 //! the in-memory transport: it must never panic, a connection error must close the transport
-//! with the same code, and nothing may happen after the close.
+//! with the same code, nothing may happen after the close, and the transport's scheduler
+//! always has each live request stream's current RFC 9218 priority.
 use arbitrary::Arbitrary;
 use h3::testing::{run_server_script, ScriptOp};
 use libfuzzer_sys::fuzz_target;
@@ -42,6 +43,15 @@ enum Op {
     },
     Goaway,
     Window(Option<u16>),
+    SetPriority {
+        stream: u8,
+        urgency: u8,
+        incremental: bool,
+    },
+    RespondWithPriority {
+        stream: u8,
+        value: Vec<u8>,
+    },
 }
 
 #[derive(Arbitrary, Debug)]
@@ -89,6 +99,19 @@ fuzz_target!(|input: Input| {
         },
         Op::Goaway => ScriptOp::Goaway,
         Op::Window(w) => ScriptOp::Window(w),
+        Op::SetPriority {
+            stream,
+            urgency,
+            incremental,
+        } => ScriptOp::SetPriority {
+            stream: stream.into(),
+            urgency,
+            incremental,
+        },
+        Op::RespondWithPriority { stream, value } => ScriptOp::RespondWithPriority {
+            stream: stream.into(),
+            value,
+        },
     });
     run_server_script(input.valid_start, ops);
 });
