@@ -396,6 +396,12 @@ impl Connection {
         }
     }
 
+    /// Whether any packet from the peer has been authenticated and processed (the endpoint
+    /// keeps a new server connection only if its first datagram had one).
+    pub(crate) fn processed_any_packet(&self) -> bool {
+        self.spaces.iter().any(|s| s.largest_received.is_some())
+    }
+
     fn handle_frame(
         &mut self,
         now: Instant,
@@ -414,7 +420,13 @@ impl Connection {
                 while let Some(data) = self.space_mut(space).crypto_recv.read() {
                     self.tls.read_handshake(&data)?;
                 }
-                self.process_peer_params(now)?;
+                // RFC 9001 §8.2: the server's parameters come in EncryptedExtensions, in the
+                // Handshake space. Before that, a client resuming a TLS session gets from rustls
+                // the parameters remembered with the ticket, which belong to the previous
+                // connection (its connection IDs would fail the RFC 9000 §7.3 checks).
+                if self.side == Side::Server || space == PacketSpace::Handshake {
+                    self.process_peer_params(now)?;
+                }
                 self.drive_tls(now);
             }
             Frame::NewToken(_) => {

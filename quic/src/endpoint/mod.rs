@@ -461,7 +461,8 @@ impl Endpoint {
         Ok((handle, conn))
     }
 
-    /// Accepts a client's connection attempt and processes its first datagram.
+    /// Accepts a client's connection attempt and processes its first datagram. Fails, keeping
+    /// nothing, when TLS cannot start or no packet of that datagram authenticates.
     pub fn accept(
         &mut self,
         now: std::time::Instant,
@@ -496,11 +497,21 @@ impl Endpoint {
                 rng_seed: self.rng.random(),
             },
         );
-        let handle = self.register(
-            local_cid,
-            Some((incoming.remote, incoming.original_dst_cid)),
-        );
-        conn.handle_datagram_ecn(now, incoming.remote, incoming.ecn, incoming.datagram);
+        let remote = incoming.remote;
+        conn.handle_datagram_ecn(now, remote, incoming.ecn, incoming.datagram);
+        // RFC 9000 §5.2: an Initial that fails authentication is discarded and any change
+        // made while processing it reverted. Its header is unauthenticated: keeping a
+        // connection for it would take a corrupted Source Connection ID as the peer's (the
+        // replies go nowhere) and hold the (address, DCID) route, so the client's intact
+        // retransmission would reach that dead connection; once it timed out, a second
+        // connection (a second server SCID: the interop runner counts two handshakes) would
+        // answer the same client.
+        if !conn.processed_any_packet() {
+            return Err(TransportError::protocol_violation(
+                "the first datagram has no packet that authenticates",
+            ));
+        }
+        let handle = self.register(local_cid, Some((remote, incoming.original_dst_cid)));
         Ok((handle, conn))
     }
 

@@ -161,3 +161,76 @@ fn garbage_never_panics() {
         let _ = ep.handle(addr(), BytesMut::from(&bytes[..]));
     });
 }
+
+#[test]
+fn an_initial_that_fails_authentication_creates_no_connection() {
+    use crate::testing::pair::client_config;
+    // The client's first datagram, with a byte of its Source Connection ID flipped as a
+    // corrupting link would: the server must neither keep a connection for it (whose replies
+    // would go to the corrupted ID) nor let it take the route of the intact retransmission.
+    let server_config = crate::testing::pair::server_config(&[b"hq-interop"], Default::default());
+    let mut pair = crate::testing::Pair::new(11, server_config.clone());
+    pair.set_link(crate::testing::LinkConfig::delay(
+        std::time::Duration::from_millis(10),
+    ));
+    let c = pair.client.addr;
+    let config = client_config(&[b"hq-interop"], Default::default());
+    let h = pair.connect(&config);
+    let now = pair.now;
+    let mut first = Vec::new();
+    {
+        let conn = pair.client.conn(h);
+        let mut buf = Vec::new();
+        let t = conn.poll_transmit(now, &mut buf).expect("a first Initial");
+        first.extend_from_slice(&buf[..t.size]);
+    }
+    // Long header: flags, version, DCID length + 16-byte DCID, SCID length, SCID.
+    let scid_at = 1 + 4 + 1 + 16 + 1;
+    first[scid_at] ^= 0x55;
+    let Some(DatagramEvent::NewConnection(incoming)) =
+        pair.server.endpoint.handle(c, BytesMut::from(&first[..]))
+    else {
+        panic!("a 1200-byte Initial starts a connection attempt");
+    };
+    assert!(pair
+        .server
+        .endpoint
+        .accept(now, incoming, &server_config)
+        .is_err());
+    assert_eq!(pair.server.endpoint.connection_count(), 0);
+    // The client's retransmission (after its PTO) reaches a fresh connection that completes.
+    assert!(pair.drive_until(std::time::Duration::from_secs(10), |p| {
+        !p.client.conn(h).is_handshaking()
+    }));
+    assert!(pair.client.conn(h).error().is_none());
+    assert_eq!(pair.server.accepted.len(), 1);
+}
+
+#[test]
+fn a_resumed_tls_session_authenticates_the_new_connection_ids() {
+    use crate::testing::pair::{client_config, server_config};
+    // One client configuration for several connections: rustls resumes the session and, until
+    // EncryptedExtensions arrive, reports the server's parameters remembered from the previous
+    // connection, whose connection IDs must not be checked against this one's (RFC 9000 §7.3).
+    let mut pair =
+        crate::testing::Pair::new(3, server_config(&[b"hq-interop"], Default::default()));
+    pair.set_link(crate::testing::LinkConfig::delay(
+        std::time::Duration::from_millis(10),
+    ));
+    let config = client_config(&[b"hq-interop"], Default::default());
+    for i in 0..4 {
+        let h = pair.connect(&config);
+        assert!(
+            pair.drive_until(std::time::Duration::from_secs(10), |p| {
+                !p.client.conn(h).is_handshaking() || p.client.conn(h).is_closed()
+            }),
+            "connection {i} did not finish its handshake"
+        );
+        assert_eq!(pair.client.conn(h).error(), None, "connection {i}");
+        let now = pair.now;
+        pair.client.conn(h).close(now, crate::VarInt::ZERO, b"");
+        pair.drive_until(std::time::Duration::from_secs(10), |p| {
+            p.client.conn(h).is_drained()
+        });
+    }
+}
