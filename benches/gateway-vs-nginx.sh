@@ -20,7 +20,11 @@
 #
 # Environment: DURATION, WARMUP (seconds), STREAMS (comma list), ROUNDS (the whole matrix
 # repeated, target order alternating), LOADGEN_THREADS (load generator workers, default 1),
-# H2LOAD=0 to skip the cross-check, NGINX (path of the nginx binary).
+# H2LOAD=0 to skip the cross-check, NGINX (path of the nginx binary), SKIP_BUILD=1 to use the
+# release binaries already built, GATEWAY_BIN / LOADGEN_BIN to use other binaries.
+# Columns: rps, p50/p99 latency, and cpu us/req: the proxy's CPU time (gateway process; nginx
+# worker processes) over the measured window per request, a steadier comparison than rps on
+# a machine the load generator and the upstream share.
 # Requires: cargo, openssl, curl, python3, nginx (apt-get install -y nginx-light).
 #
 # The machine is shared by the load generator, both proxies and the upstream: the numbers
@@ -43,12 +47,16 @@ for tool in openssl curl python3; do
 done
 [ -x "$NGINX" ] || { echo "error: nginx not found (apt-get install -y nginx-light)" >&2; exit 1; }
 
-echo "== build (release)" >&2
-(cd "$ROOT" && cargo build --release -q -p gateway --bin gateway -p benches --bin gateway_load)
-TARGET_DIR=$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps |
-    python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-GATEWAY="$TARGET_DIR/release/gateway"
-LOADGEN="$TARGET_DIR/release/gateway_load"
+if [ "${SKIP_BUILD:-0}" != 1 ]; then
+    echo "== build (release)" >&2
+    (cd "$ROOT" && cargo build --release -q -p gateway --bin gateway -p benches --bin gateway_load)
+fi
+if [ -z "${GATEWAY_BIN:-}" ] || [ -z "${LOADGEN_BIN:-}" ]; then
+    TARGET_DIR=$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps |
+        python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+fi
+GATEWAY=${GATEWAY_BIN:-$TARGET_DIR/release/gateway}
+LOADGEN=${LOADGEN_BIN:-$TARGET_DIR/release/gateway_load}
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/gateway-vs-nginx.XXXXXX")
 PIDS=()
@@ -220,11 +228,13 @@ echo "== start upstream, nginx, gateway" >&2
 "$NGINX" -p "$WORK/upstream" -c "$WORK/upstream.conf" -e "$WORK/upstream/error.log" &
 PIDS+=($!)
 "$NGINX" -p "$WORK/proxy" -c "$WORK/nginx.conf" -e "$WORK/proxy/error.log" &
-PIDS+=($!)
+NGINX_PID=$!
+PIDS+=("$NGINX_PID")
 # --log warn: no access-log line per request (nginx has access_log off too).
 PILOT_ENABLE_QUIC_LISTENERS=true "$GATEWAY" --log warn run --config "$WORK/manifests" \
     --settings "$WORK/settings.yaml" 2> "$WORK/gateway.log" &
-PIDS+=($!)
+GATEWAY_PID=$!
+PIDS+=("$GATEWAY_PID")
 
 wait_for() {
     local what=$1; shift
@@ -252,9 +262,16 @@ for port in "$GATEWAY_PORT" "$NGINX_PORT"; do
     fi
 done
 
+# The processes that serve requests: the gateway; nginx's workers (not its idle master).
+NGINX_WORKERS=$(pgrep -P "$NGINX_PID" | sed 's/^/--cpu-pid /' | tr '\n' ' ')
+[ -n "$NGINX_WORKERS" ] || { echo "error: no nginx worker processes" >&2; exit 1; }
+
 load() {
     local target=$1 proto=$2 port=$3; shift 3
-    "$LOADGEN" --target "$target" --protocol "$proto" --connect "127.0.0.1:$port" \
+    local cpu
+    if [ "$target" = gateway ]; then cpu="--cpu-pid $GATEWAY_PID"; else cpu=$NGINX_WORKERS; fi
+    # shellcheck disable=SC2086 # $cpu is a list of arguments
+    "$LOADGEN" --target "$target" --protocol "$proto" --connect "127.0.0.1:$port" $cpu \
         --cacert "$CA" --streams "$STREAMS" --duration "$DURATION" --warmup "$WARMUP" \
         --threads "$LOADGEN_THREADS" "$@" "https://$HOST:$port/small"
 }

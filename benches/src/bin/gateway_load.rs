@@ -1,7 +1,7 @@
 //! `gateway_load`: a closed-loop HTTP load generator for small GETs over HTTP/2 (hyper +
 //! tokio-rustls) or HTTP/3 (our `h3::asynch` client on `quic::runtime`), on one connection
 //! with N concurrent streams. It prints one table row per stream count:
-//! `target | protocol | streams | rps | p50 | p99 | errors`.
+//! `target | protocol | streams | rps | p50 | p99 | cpu/req | errors`.
 //!
 //! ```text
 //! gateway_load --protocol h3 --connect 127.0.0.1:8443 --cacert ca.crt --streams 1,64 \
@@ -16,6 +16,11 @@
 //! Percentiles come from the exact sorted samples (nearest rank), not from a bucketed
 //! histogram: a 10-second run keeps a few hundred thousand `u64` nanosecond values (a few
 //! MB), and exact values need no precision argument.
+//!
+//! `--cpu-pid` (repeatable) names the server's processes (e.g. nginx's workers): their CPU
+//! time (user + system, from `/proc/<pid>/stat`, all threads) over the same window divided by
+//! the requests recorded gives `cpu/req`, the server's CPU cost per request. On a machine the
+//! load generator shares with the servers, that is a steadier comparison than rps alone.
 //!
 //! This is a benchmark tool: it only checks that each response is a 200 with a body, never
 //! how fast it came. `benches/gateway-vs-nginx.sh` runs it against the gateway and nginx.
@@ -65,6 +70,9 @@ struct Args {
     /// Print the table header first.
     #[arg(long)]
     header: bool,
+    /// Processes whose CPU time per request is reported (the server under test).
+    #[arg(long = "cpu-pid")]
+    cpu_pids: Vec<u32>,
     /// Worker threads of the load generator's runtime (the machine is shared with the
     /// servers under test, so keep it small).
     #[arg(long, default_value_t = 1)]
@@ -107,6 +115,8 @@ struct TaskResult {
 /// One run's numbers.
 struct Summary {
     rps: f64,
+    /// CPU time of `--cpu-pid` processes per recorded request, when known.
+    cpu_per_request: Option<Duration>,
     p50: Duration,
     p99: Duration,
     errors: u64,
@@ -154,10 +164,10 @@ async fn run(args: Args) -> Result<(), BoxError> {
     let duration = Duration::from_secs_f64(args.duration);
     if args.header {
         println!(
-            "{:<10} | {:<8} | {:>7} | {:>9} | {:>9} | {:>9} | {:>6}",
-            "target", "protocol", "streams", "rps", "p50 ms", "p99 ms", "errors"
+            "{:<10} | {:<8} | {:>7} | {:>9} | {:>9} | {:>9} | {:>11} | {:>6}",
+            "target", "protocol", "streams", "rps", "p50 ms", "p99 ms", "cpu us/req", "errors"
         );
-        println!("{}", "-".repeat(10 + 8 + 7 + 9 * 3 + 6 + 3 * 6));
+        println!("{}", "-".repeat(10 + 8 + 7 + 9 * 3 + 11 + 6 + 3 * 7));
     }
     for &streams in &args.streams {
         if streams == 0 {
@@ -166,7 +176,15 @@ async fn run(args: Args) -> Result<(), BoxError> {
         let summary = match args.protocol {
             Protocol::H2 => {
                 let (send, conn_task) = connect_h2(addr, &host, &args.cacert).await?;
-                let s = measure(Conn::H2(send), &args.url, streams, warmup, duration).await;
+                let s = measure(
+                    Conn::H2(send),
+                    &args.url,
+                    streams,
+                    warmup,
+                    duration,
+                    &args.cpu_pids,
+                )
+                .await;
                 conn_task.abort();
                 s
             }
@@ -178,6 +196,7 @@ async fn run(args: Args) -> Result<(), BoxError> {
                     streams,
                     warmup,
                     duration,
+                    &args.cpu_pids,
                 )
                 .await;
                 // A graceful close, bounded: the numbers are already taken.
@@ -187,13 +206,16 @@ async fn run(args: Args) -> Result<(), BoxError> {
             }
         };
         println!(
-            "{:<10} | {:<8} | {:>7} | {:>9.0} | {:>9.3} | {:>9.3} | {:>6}",
+            "{:<10} | {:<8} | {:>7} | {:>9.0} | {:>9.3} | {:>9.3} | {:>11} | {:>6}",
             args.target,
             args.protocol.name(),
             streams,
             summary.rps,
             summary.p50.as_secs_f64() * 1e3,
             summary.p99.as_secs_f64() * 1e3,
+            summary
+                .cpu_per_request
+                .map_or("-".to_string(), |d| format!("{:.1}", d.as_secs_f64() * 1e6)),
             summary.errors
         );
     }
@@ -275,9 +297,24 @@ async fn measure(
     streams: usize,
     warmup: Duration,
     duration: Duration,
+    cpu_pids: &[u32],
 ) -> Summary {
     let start = Instant::now() + warmup;
     let end = start + duration;
+    // CPU of the server over exactly the window the samples come from.
+    let cpu_window = {
+        let pids = cpu_pids.to_vec();
+        tokio::spawn(async move {
+            if pids.is_empty() {
+                return None;
+            }
+            tokio::time::sleep_until(start.into()).await;
+            let before = cpu_time(&pids)?;
+            tokio::time::sleep_until(end.into()).await;
+            let after = cpu_time(&pids)?;
+            after.checked_sub(before)
+        })
+    };
     let mut tasks = JoinSet::new();
     for _ in 0..streams {
         let conn = conn.clone();
@@ -306,12 +343,38 @@ async fn measure(
         eprintln!("gateway_load: {errors} error(s), the first: {e}");
     }
     samples.sort_unstable();
+    let cpu = cpu_window.await.ok().flatten();
     Summary {
+        cpu_per_request: cpu
+            .filter(|_| !samples.is_empty())
+            .map(|c| c / samples.len() as u32),
         rps: samples.len() as f64 / duration.as_secs_f64(),
         p50: percentile(&samples, 50.0),
         p99: percentile(&samples, 99.0),
         errors,
     }
+}
+
+/// User + system CPU time so far of every thread of `pids` (`/proc/<pid>/stat` fields 14
+/// and 15, in clock ticks); `None` if a process is gone or `/proc` is not Linux's.
+fn cpu_time(pids: &[u32]) -> Option<Duration> {
+    // SAFETY: sysconf only reads a configuration value.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if hz <= 0 {
+        return None;
+    }
+    let mut ticks = 0u64;
+    for pid in pids {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // The command name (field 2) is in parentheses and may hold spaces: count fields
+        // after its closing parenthesis, where field 3 (state) is the first.
+        let rest = &stat[stat.rfind(')')? + 1..];
+        let mut fields = rest.split_ascii_whitespace().skip(11);
+        let utime: u64 = fields.next()?.parse().ok()?;
+        let stime: u64 = fields.next()?.parse().ok()?;
+        ticks += utime + stime;
+    }
+    Some(Duration::from_secs_f64(ticks as f64 / hz as f64))
 }
 
 /// Nearest-rank percentile of sorted nanosecond samples (zero when there are none).
