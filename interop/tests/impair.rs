@@ -609,3 +609,107 @@ fn spawn_impair(args: &[&str]) -> std::process::Child {
         .spawn()
         .unwrap()
 }
+
+/// The runner's NH check over a seeded replay of `handshakecorruption` (or any preset): our
+/// client and server on the proxy's link model in virtual time, `files` sequential
+/// connections (the multiconnect client: each closed before the next), server Initial SCIDs
+/// counted as the runner does, on what the server sent (before impairment). Returns
+/// (handshakes, server connections, failed client connections).
+fn replay_multiconnect(preset: &str, seed: u64, files: usize) -> (usize, usize, usize) {
+    use quic::connection::TransportConfig;
+    use quic::testing::pair::{client_config, server_config, Pair};
+
+    let settings = interop::impair::scenario::scenario(preset)
+        .expect("preset")
+        .settings();
+    let (to_server, to_client) = settings.link_configs(false);
+    let transport = TransportConfig {
+        max_datagram_size: 1452,
+        ..TransportConfig::default()
+    };
+    let mut pair = Pair::new(seed, server_config(&[b"hq-interop"], transport.clone()));
+    // One client configuration for every connection, as one client process uses.
+    let config = client_config(&[b"hq-interop"], transport);
+    let (c, s) = (pair.client.addr, pair.server.addr);
+    pair.network.set_link(c, s, to_server);
+    pair.network.set_link(s, c, to_client);
+    let seen = Arc::new(Mutex::new(HeaderStats::default()));
+    let record = seen.clone();
+    // The filter runs before the link corrupts, on every datagram the link did not drop.
+    pair.network.set_filter(s, c, move |_, datagram| {
+        record.lock().unwrap().observe(datagram);
+        false
+    });
+    let mut failed = 0;
+    for _ in 0..files {
+        let h = pair.connect(&config);
+        let done = pair.drive_until(Duration::from_secs(120), |p| {
+            let conn = p.client.conn(h);
+            !conn.is_handshaking() || conn.is_closed()
+        });
+        if !done || pair.client.conn(h).error().is_some() {
+            failed += 1;
+        }
+        let now = pair.now;
+        pair.client.conn(h).close(now, quic::VarInt::ZERO, b"done");
+        pair.drive_until(Duration::from_secs(60), |p| p.client.conn(h).is_drained());
+    }
+    pair.drive(Duration::from_secs(120));
+    let handshakes = seen.lock().unwrap().handshakes();
+    (handshakes, pair.server.accepted.len(), failed)
+}
+
+#[test]
+fn handshakecorruption_replay_has_one_handshake_per_connection() {
+    // Before the fix in quic's endpoint, a client Initial corrupted in its header (e.g. its
+    // Source Connection ID) left a server connection that answered a CID nobody had, held the
+    // route of the intact retransmission and, once timed out, made room for a second one: 51
+    // to 56 server SCIDs for 50 connections on these seeds (the proxy had counted 53 in a
+    // real run). A client reusing its TLS configuration also failed a third of its handshakes
+    // (a resumed session's stale transport parameters).
+    for seed in 0..4 {
+        let (handshakes, accepted, failed) = replay_multiconnect("handshakecorruption", seed, 50);
+        assert_eq!(
+            (handshakes, accepted, failed),
+            (50, 50, 0),
+            "seed {seed}: (server SCIDs, server connections, failed clients)"
+        );
+    }
+}
+
+#[test]
+fn handshakeloss_replay_has_one_handshake_per_connection() {
+    for seed in 0..2 {
+        let (handshakes, accepted, failed) = replay_multiconnect("handshakeloss", seed, 50);
+        assert_eq!((handshakes, accepted, failed), (50, 50, 0), "seed {seed}");
+    }
+}
+
+#[tokio::test]
+async fn server_scids_are_counted_before_corruption() {
+    // The runner counts on the server-side capture: a server Initial corrupted on its way to
+    // the client is still one handshake. Every flight has the same SCID; the link corrupts
+    // half of them toward the client (within the first 50 bytes, SCIDs included).
+    let (server, _log) = echo_server("127.0.0.1").await;
+    let settings = Settings {
+        corrupt_to_client: 0.5,
+        ..Settings::default()
+    };
+    let proxy = start(server, settings, 5).await;
+    let client = client_for(&proxy).await;
+    for _ in 0..40 {
+        client.send(&server_flight(b"srv-A")).await.unwrap();
+    }
+    let got = recv_some(&client, 40, Duration::from_secs(5)).await;
+    let mut delivered = HeaderStats::default();
+    for d in &got {
+        delivered.observe(d);
+    }
+    let summary = proxy.finish().await;
+    assert!(summary.to_client.corrupted() > 5, "{summary}");
+    assert!(
+        delivered.handshakes() > 1,
+        "corruption makes new SCIDs appear after the link"
+    );
+    assert_eq!(summary.handshakes(), 1, "{summary}");
+}
