@@ -32,6 +32,7 @@ use crate::{VarInt, Version};
 pub mod cids;
 mod config;
 mod ecn;
+mod paths;
 mod recv;
 mod send;
 mod sent;
@@ -41,10 +42,13 @@ mod timers;
 #[cfg(test)]
 mod ecn_tests;
 #[cfg(test)]
+mod migration_tests;
+#[cfg(test)]
 mod tests;
 
 pub use config::{ClientConfig, ServerConfig, TransportConfig};
 pub use ecn::EcnState;
+pub use paths::PathStats;
 pub use send::Transmit;
 pub use sent::{SentFrame, SentFrames};
 
@@ -227,7 +231,13 @@ pub struct Connection {
     last_sent: Option<Instant>,
     close: Option<CloseFrame>,
     close_send_pending: bool,
+    /// PATH_RESPONSE data owed on the current path (RFC 9000 §8.2.2).
     path_responses: VecDeque<[u8; 8]>,
+    /// Validations and the previous path, when the peer's address changed (RFC 9000 §9.3).
+    paths: paths::Paths,
+    /// Where the datagram being processed came from, and its size.
+    datagram_remote: SocketAddr,
+    datagram_len: usize,
     new_cids_pending: VecDeque<(u64, ConnectionId)>,
     datagrams_in: VecDeque<Bytes>,
     datagrams_out: VecDeque<Bytes>,
@@ -343,6 +353,9 @@ impl Connection {
             close: None,
             close_send_pending: false,
             path_responses: VecDeque::new(),
+            paths: paths::Paths::default(),
+            datagram_remote: p.remote,
+            datagram_len: 0,
             new_cids_pending: VecDeque::new(),
             datagrams_in: VecDeque::new(),
             datagrams_out: VecDeque::new(),

@@ -36,12 +36,16 @@ impl Connection {
         if matches!(self.state, State::Drained) {
             return;
         }
-        if remote != self.remote && self.handshake_complete {
-            // Migration is not supported yet (we advertise nothing that invites it): a packet
-            // from another address is dropped rather than followed blindly (RFC 9000 §9).
+        if remote != self.remote && self.handshake_complete && self.side == Side::Client {
+            // RFC 9000 §9: "If a client receives packets from an unknown server address, the
+            // client MUST discard these packets."
             self.stats.packets_dropped += 1;
             return;
         }
+        // A server processes datagrams from other addresses too: the peer may have moved (a
+        // NAT rebinding) or be probing a path; paths.rs decides once the packets are opened.
+        self.datagram_remote = remote;
+        self.datagram_len = datagram.len();
         self.stats.datagrams_received += 1;
         self.stats.bytes_received += datagram.len() as u64;
         match ecn {
@@ -52,7 +56,14 @@ impl Connection {
             }
             EcnCodepoint::Ect0 | EcnCodepoint::Ect1 => self.stats.datagrams_received_ect += 1,
         }
-        self.anti_amplification_received += datagram.len() as u64;
+        if remote == self.remote || !self.handshake_confirmed {
+            self.anti_amplification_received += datagram.len() as u64;
+            if !self.address_validated && self.handshake_confirmed {
+                // A peer on an unvalidated new path sent more: we may send more there, so the
+                // probe timer may run again (RFC 9002 §6.2.2.1, Appendix A.6).
+                self.recovery.set_amplification_blocked(now, false);
+            }
+        }
         // RFC 9000 §10.3.1: a stateless reset is recognised by the datagram's last 16 bytes;
         // keep just those, rather than a copy of the datagram per coalesced packet.
         let reset_tail: Option<[u8; 16]> =
@@ -276,6 +287,7 @@ impl Connection {
             self.received_from_server = true;
         }
         let space = self.space_mut(space_id);
+        let largest = space.largest_received.map_or(true, |l| pn > l);
         space.largest_received = Some(space.largest_received.map_or(pn, |l| l.max(pn)));
         let payload = packet.into_payload(plain_len);
         let packet_type = match space_id {
@@ -284,10 +296,19 @@ impl Connection {
             PacketSpace::Data => PacketType::OneRtt,
         };
         let mut ack_eliciting = false;
+        let mut non_probing = false;
         for frame in FrameIter::new(payload, packet_type) {
             let result = match frame {
                 Ok(frame) => {
                     ack_eliciting |= frame.is_ack_eliciting();
+                    // RFC 9000 §9.1: the probing frames.
+                    non_probing |= !matches!(
+                        frame,
+                        Frame::PathChallenge(_)
+                            | Frame::PathResponse(_)
+                            | Frame::NewConnectionId(_)
+                            | Frame::Padding(_)
+                    );
                     self.handle_frame(now, space_id, &dcid, frame)
                 }
                 Err(e) => Err(e),
@@ -299,6 +320,9 @@ impl Connection {
             if matches!(self.state, State::Draining { .. } | State::Drained) {
                 return;
             }
+        }
+        if space_id == PacketSpace::Data {
+            self.maybe_follow_peer(now, non_probing, largest);
         }
         // RFC 9000 §13.4.1: ECN counts grow only for processed packets; a CE mark makes the
         // acknowledgment immediate (RFC 9000 §13.2.1), which AckState handles.
@@ -494,15 +518,9 @@ impl Connection {
                     self.issue_cids();
                 }
             }
-            Frame::PathChallenge(data) => {
-                // RFC 9000 §8.2.2: answer with PATH_RESPONSE echoing the data; bounded.
-                if self.path_responses.len() < 4 {
-                    self.path_responses.push_back(data);
-                }
-            }
-            Frame::PathResponse(_) => {
-                // We send no PATH_CHALLENGE yet (no migration), so nothing to match.
-            }
+            // RFC 9000 §8.2.2: answer with PATH_RESPONSE echoing the data.
+            Frame::PathChallenge(data) => self.on_path_challenge(data),
+            Frame::PathResponse(data) => self.on_path_response(now, data),
             Frame::ConnectionClose(c) => {
                 let error = TransportError {
                     code: c.error_code,

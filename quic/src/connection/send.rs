@@ -21,7 +21,7 @@ use crate::VarInt;
 /// RFC 9000 §14.1: datagrams carrying Initial packets are padded to at least this size.
 const MIN_INITIAL_DATAGRAM: usize = 1200;
 /// Below this much room a packet is not worth starting.
-const MIN_PACKET_ROOM: usize = 48;
+pub(super) const MIN_PACKET_ROOM: usize = 48;
 
 /// A datagram built by [`Connection::poll_transmit`]; its bytes are in the caller's buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +45,18 @@ impl Connection {
             State::Draining { .. } | State::Drained => return None,
             State::Closing { .. } if !self.close_send_pending => return None,
             _ => {}
+        }
+        if let Some(destination) = self.build_off_path_datagram(now, buf) {
+            // Another path's own limits applied (paths.rs); the current path's anti-amplification
+            // count is not charged.
+            self.stats.datagrams_sent += 1;
+            self.stats.bytes_sent += buf.len() as u64;
+            self.last_sent = Some(now);
+            return Some(Transmit {
+                destination,
+                size: buf.len(),
+                ecn: EcnCodepoint::NotEct,
+            });
         }
         let mut limit = self.max_datagram_size();
         if !self.address_validated {
@@ -127,6 +139,12 @@ impl Connection {
             let pto = self.recovery.pto(PacketSpace::Data);
             self.ecn.codepoint(now, pto)
         };
+        // RFC 9000 §8.2.1, §8.2.2: a datagram with PATH_CHALLENGE or PATH_RESPONSE is expanded
+        // to 1200 bytes, unless the anti-amplification limit (in `limit`) allows less. 1-RTT is
+        // always the last packet of a datagram, so its padding does it.
+        let path_frames = wants.contains(&PacketSpace::Data)
+            && self.handshake_complete
+            && ((cc_open && !self.path_responses.is_empty()) || self.challenge_pending());
         let mut contains_initial = false;
         let mut last_space = None;
         for (i, &space) in wants.iter().enumerate() {
@@ -139,7 +157,9 @@ impl Connection {
             let is_last = i + 1 == wants.len();
             // RFC 9000 §14.1: a client pads every datagram with an Initial packet, a server
             // those with an ack-eliciting Initial; the last packet carries the padding.
-            let pad_to = (is_last && contains_initial && self.must_pad_initial_datagram())
+            let pad_to = (is_last
+                && ((contains_initial && self.must_pad_initial_datagram())
+                    || (path_frames && space == PacketSpace::Data)))
                 .then_some(MIN_INITIAL_DATAGRAM.min(limit));
             if self.build_packet(now, space, buf, limit, pad_to, cc_open) {
                 last_space = Some(space);
@@ -173,6 +193,12 @@ impl Connection {
         if space.ack.should_send_ack(now) {
             return true;
         }
+        if id == PacketSpace::Data && self.handshake_complete && self.challenge_pending() {
+            // A path challenge goes out even when the window is full, like a probe: after a
+            // move the window restarted while the old path's packets still count in flight,
+            // and validation must not wait for them (it has its own retransmission timer).
+            return true;
+        }
         if !cc_open {
             return false;
         }
@@ -185,6 +211,7 @@ impl Connection {
         id == PacketSpace::Data
             && (self.handshake_done_pending
                 || !self.path_responses.is_empty()
+                || self.challenge_pending()
                 || !self.new_cids_pending.is_empty()
                 || self.remote_cids.has_pending_retirements()
                 || !self.datagrams_out.is_empty()
@@ -259,6 +286,10 @@ impl Connection {
             if ack_eliciting {
                 self.space_mut(id).ping_pending = false;
             }
+        } else if id == PacketSpace::Data && self.handshake_complete && self.challenge_pending() {
+            let before = buf.len();
+            self.write_current_challenge(now, buf, end);
+            ack_eliciting = buf.len() > before;
         }
         if buf.len() == start + partial.header_len {
             buf.truncate(start);
@@ -337,11 +368,23 @@ impl Connection {
                 self.handshake_done_pending = false;
                 sent.frames.push(SentFrame::HandshakeDone);
             }
-            while end - buf.len() >= 9 {
+            let mut responded = false;
+            while end - buf.len() >= 10 {
                 let Some(data) = self.path_responses.pop_front() else {
                     break;
                 };
                 frame::Frame::PathResponse(data).encode(buf);
+                self.paths_response_sent();
+                responded = true;
+            }
+            if responded {
+                // RFC 9000 §9.3.3: a PATH_CHALLENGE on the active path SHOULD be answered with
+                // a non-probing packet too, which moves a peer that followed a forged copy of
+                // our packets back to this path. PING is the smallest non-probing frame.
+                buf.push(0x01);
+            }
+            if self.handshake_complete {
+                self.write_current_challenge(now, buf, end);
             }
         }
         // CRYPTO data of this level.
@@ -468,7 +511,7 @@ impl Connection {
 
     /// Pads, seals and masks the packet that starts at `start`, and records it.
     #[allow(clippy::too_many_arguments)]
-    fn finish_packet(
+    pub(super) fn finish_packet(
         &mut self,
         now: Instant,
         id: PacketSpace,

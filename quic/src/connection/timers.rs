@@ -28,6 +28,7 @@ impl Connection {
                     self.recovery.loss_detection_timer(),
                     keep_alive,
                     self.pacing_deadline,
+                    self.path_timer(),
                 ]
                 .into_iter()
                 .flatten()
@@ -49,6 +50,10 @@ impl Connection {
                 return;
             }
             State::Handshake | State::Established => {}
+        }
+        self.handle_path_timers(now);
+        if self.state == State::Drained {
+            return;
         }
         if self.pacing_deadline.is_some_and(|t| now >= t) {
             // The pacer's hold is over; the next poll_transmit sends.

@@ -251,6 +251,14 @@ pub struct RecoveryStats {
     pub persistent_congestion: u64,
 }
 
+/// The per-path part of recovery: RTT estimate and congestion controller (RFC 9000 §9.4),
+/// set aside while the connection tries another path.
+#[derive(Debug)]
+pub struct PathCongestion {
+    rtt: RttEstimator,
+    cc: Box<dyn Controller>,
+}
+
 /// Sender-side loss recovery for one path: RFC 9002 §6 and Appendix A, feeding a congestion
 /// controller (§7).
 ///
@@ -645,6 +653,31 @@ impl<T> Recovery<T> {
         self.pto_count = 0;
         self.probes = [0; 3];
         self.set_loss_detection_timer(now);
+    }
+
+    /// The peer moved to a new address (RFC 9000 §9.4): the congestion controller and RTT
+    /// estimate start over for the new path, or take `restore`, the state of a path used before
+    /// (RFC 9000 §9.3: returning to a validated path may restore its congestion state). The
+    /// state being replaced is returned so that the caller can restore it if the move is
+    /// undone. Packets in flight stay tracked: they may still be acknowledged.
+    pub fn replace_path_state(
+        &mut self,
+        now: Instant,
+        restore: Option<PathCongestion>,
+    ) -> PathCongestion {
+        let fresh = || PathCongestion {
+            rtt: RttEstimator::new(self.config.initial_rtt),
+            cc: self.config.congestion.build(self.config.max_datagram_size),
+        };
+        let next = restore.unwrap_or_else(fresh);
+        let old = PathCongestion {
+            rtt: std::mem::replace(&mut self.rtt, next.rtt),
+            cc: std::mem::replace(&mut self.cc, next.cc),
+        };
+        self.pto_count = 0;
+        self.recovery_packet = false;
+        self.set_loss_detection_timer(now);
+        old
     }
 
     /// The client now has Handshake keys, which changes where an anti-deadlock probe goes

@@ -225,6 +225,18 @@ impl Pair {
             .set_link_both(self.client.addr, self.server.addr, link);
     }
 
+    /// Moves the client to `addr`, as a NAT that picks a new mapping does: what the client
+    /// sends from now on comes from `addr`, and datagrams still addressed to the old address
+    /// are lost. The new address's links take the configuration of the old ones.
+    pub fn rebind_client(&mut self, addr: SocketAddr) {
+        let old = self.client.addr;
+        let up = self.network.link(old, self.server.addr).clone();
+        let down = self.network.link(self.server.addr, old).clone();
+        self.network.set_link(addr, self.server.addr, up);
+        self.network.set_link(self.server.addr, addr, down);
+        self.client.addr = addr;
+    }
+
     /// Virtual time elapsed since the start.
     pub fn elapsed(&self) -> Duration {
         self.now - self.start

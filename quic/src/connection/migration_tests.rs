@@ -1,0 +1,308 @@
+//! Path validation and NAT rebinding on the simulated network (RFC 9000 §8.2, §9.3): the
+//! server follows a client whose address changes mid-transfer, validates the new address,
+//! resets congestion state only when the host changed, resists a forged copy from another
+//! address, and reverts when validation fails.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+
+use super::tests::{connected, pair_with, server_handle};
+use super::TransportConfig;
+use crate::endpoint::ConnectionHandle;
+use crate::frame::Frame;
+use crate::stream::Dir;
+use crate::testing::network::LinkConfig;
+use crate::testing::pair::Pair;
+
+fn established(seed: u64, link: LinkConfig) -> (Pair, ConnectionHandle, ConnectionHandle) {
+    let (mut p, h) = pair_with(seed, TransportConfig::default(), TransportConfig::default());
+    p.set_link(link);
+    assert!(p.drive_until(Duration::from_secs(5), |p| connected(p, h)));
+    // Let HANDSHAKE_DONE and the first ACKs settle: the client's handshake is confirmed.
+    p.drive(Duration::from_millis(300));
+    let s = server_handle(&p);
+    (p, h, s)
+}
+
+fn body(len: usize) -> Bytes {
+    (0..len).map(|i| (i * 7 + i / 251) as u8).collect()
+}
+
+/// The server sends `data` on a uni stream; `hook` runs before every step with the bytes the
+/// client has so far. Returns what the client received.
+fn download(
+    p: &mut Pair,
+    h: ConnectionHandle,
+    s: ConnectionHandle,
+    data: &Bytes,
+    limit: Duration,
+    mut hook: impl FnMut(&mut Pair, usize),
+) -> Vec<u8> {
+    let id = p.server.conn(s).open_stream(Dir::Uni).expect("stream");
+    let mut written = 0;
+    let mut finished = false;
+    let mut received = Vec::new();
+    let done = p.drive_until(limit, |p| {
+        let c = p.server.conn(s);
+        while written < data.len() {
+            match c
+                .send_stream(id)
+                .unwrap()
+                .write_chunk(data.slice(written..))
+            {
+                Ok(n) if n > 0 => written += n,
+                _ => break,
+            }
+        }
+        if written == data.len() && !finished {
+            c.send_stream(id).unwrap().finish().unwrap();
+            finished = true;
+        }
+        if let Some(mut r) = p.client.conn(h).recv_stream(id) {
+            loop {
+                match r.read_chunk(usize::MAX) {
+                    Ok(Some(chunk)) => received.extend_from_slice(&chunk),
+                    Ok(None) => return true,
+                    Err(_) => break,
+                }
+            }
+        }
+        hook(p, received.len());
+        false
+    });
+    assert!(
+        done,
+        "download did not finish: {} of {}",
+        received.len(),
+        data.len()
+    );
+    received
+}
+
+fn addr(s: &str) -> SocketAddr {
+    s.parse().unwrap()
+}
+
+#[test]
+fn nat_port_rebinding_mid_transfer_keeps_congestion_state() {
+    let (mut p, h, s) = established(1, LinkConfig::delay(Duration::from_millis(10)));
+    let data = body(600_000);
+    let new = addr("127.0.0.1:50001");
+    let mut rebound_at = None;
+    let mut cwnd_before = 0;
+    let got = download(&mut p, h, s, &data, Duration::from_secs(30), |p, n| {
+        if rebound_at.is_none() && n >= 200_000 {
+            cwnd_before = p.server.conn(s).congestion_window();
+            p.rebind_client(new);
+            rebound_at = Some(p.now);
+        }
+    });
+    assert!(got == data[..], "byte-exact transfer");
+    let server = p.server.conn(s);
+    assert_eq!(
+        server.remote_address(),
+        new,
+        "the server sends to the new port"
+    );
+    assert!(server.is_path_validated());
+    let stats = server.path_stats();
+    assert_eq!(stats.migrations, 1);
+    assert!(stats.validated >= 1, "{stats:?}");
+    assert_eq!(stats.reverted, 0);
+    // RFC 9000 §9.4: only the port changed, so the congestion controller was kept: a reset
+    // one restarts at the initial window (12000 bytes), far below what the transfer reached.
+    assert!(cwnd_before > 20_000, "window before: {cwnd_before}");
+    assert!(p.server.conn(s).congestion_window() > 20_000);
+    let to_new = p
+        .network
+        .stats(addr(crate::testing::pair::SERVER_ADDR), new);
+    assert!(to_new.delivered_bytes > 300_000, "{to_new:?}");
+}
+
+#[test]
+fn address_rebinding_resets_congestion_state_and_validates() {
+    let (mut p, h, s) = established(2, LinkConfig::delay(Duration::from_millis(10)));
+    let data = body(400_000);
+    let new = addr("127.0.0.9:40000");
+    let mut done = false;
+    let mut cwnd_after_move = None;
+    let got = download(&mut p, h, s, &data, Duration::from_secs(30), |p, n| {
+        if !done && n >= 150_000 {
+            p.rebind_client(new);
+            done = true;
+        }
+        let c = p.server.conn(s);
+        if cwnd_after_move.is_none() && c.remote_address() == new {
+            cwnd_after_move = Some(c.congestion_window());
+        }
+    });
+    assert!(got == data[..]);
+    let c = p.server.conn(s);
+    assert_eq!(c.remote_address(), new);
+    assert!(c.is_path_validated());
+    // RFC 9000 §9.4: the host changed, so the controller starts over at the initial window.
+    assert_eq!(
+        cwnd_after_move,
+        Some(crate::congestion::initial_window(1200)),
+        "the window right after the move"
+    );
+    let stats = c.path_stats();
+    assert_eq!((stats.migrations, stats.reverted), (1, 0), "{stats:?}");
+    assert!(
+        stats.challenges_sent >= 2,
+        "new path and old path: {stats:?}"
+    );
+}
+
+/// RFC 9000 §9.3.3: an off-path attacker forwards a copy of a genuine client datagram from its
+/// own address, arriving before the original. The server moves there, but sends it no more
+/// than three times what it received (RFC 9000 §9.3.1), challenges the old path, and the
+/// client's answer (a non-probing packet) brings the connection back.
+#[test]
+fn forged_copy_from_another_address_does_not_hijack() {
+    let (mut p, h, s) = established(3, LinkConfig::delay(Duration::from_millis(20)));
+    let client = p.client.addr;
+    let server_addr = p.server.addr;
+    let attacker = addr("127.0.0.66:6666");
+    p.network
+        .set_link_both(attacker, server_addr, LinkConfig::perfect());
+    let captured: Arc<Mutex<Option<Vec<u8>>>> = Arc::default();
+    let data = body(300_000);
+    let mut armed = false;
+    let mut injected = 0usize;
+    let got = download(&mut p, h, s, &data, Duration::from_secs(30), |p, n| {
+        if !armed && n >= 100_000 {
+            armed = true;
+            let slot = captured.clone();
+            p.network.set_filter(client, server_addr, move |_, d| {
+                let mut slot = slot.lock().unwrap();
+                if slot.is_none() {
+                    *slot = Some(d.to_vec());
+                }
+                false
+            });
+        }
+        if injected == 0 {
+            if let Some(copy) = captured.lock().unwrap().clone() {
+                injected = copy.len();
+                p.network
+                    .send(p.now, attacker, server_addr, BytesMut::from(&copy[..]));
+                p.network.clear_filter(client, server_addr);
+            }
+        }
+    });
+    assert!(injected > 0);
+    assert!(got == data[..], "the genuine path kept working");
+    let c = p.server.conn(s);
+    assert_eq!(c.remote_address(), client, "back on the genuine path");
+    assert!(c.is_path_validated());
+    let stats = c.path_stats();
+    assert_eq!(stats.migrations, 2, "to the attacker and back: {stats:?}");
+    let to_attacker = p.network.stats(server_addr, attacker);
+    assert!(to_attacker.sent > 0, "the forged address was challenged");
+    assert!(
+        to_attacker.sent_bytes <= 3 * injected as u64,
+        "anti-amplification: sent {} for {injected} received",
+        to_attacker.sent_bytes
+    );
+}
+
+/// The new address never answers and the genuine client is cut off for a while: validation
+/// times out and the server reverts to the last validated address (RFC 9000 §9.3.2), after
+/// which the connection works again.
+#[test]
+fn validation_timeout_reverts_to_the_old_path() {
+    let (mut p, h, s) = established(4, LinkConfig::delay(Duration::from_millis(20)));
+    let client = p.client.addr;
+    let server_addr = p.server.addr;
+    let attacker = addr("127.0.0.77:7777");
+    // The client's next datagram is stolen: dropped on its way, forwarded from elsewhere.
+    let captured: Arc<Mutex<Option<Vec<u8>>>> = Arc::default();
+    let slot = captured.clone();
+    p.network.set_filter(client, server_addr, move |_, d| {
+        let mut slot = slot.lock().unwrap();
+        if slot.is_none() {
+            *slot = Some(d.to_vec());
+            return true;
+        }
+        false
+    });
+    // And the client is cut off both ways for a while, so it can neither answer the old-path
+    // challenge nor send the packets that would bring the server back at once.
+    p.network.set_filter(server_addr, client, |_, _| true);
+    p.client.conn(h).inject(vec![Frame::Ping]);
+    assert!(p.drive_until(Duration::from_secs(1), |_| captured
+        .lock()
+        .unwrap()
+        .is_some()));
+    let copy = captured.lock().unwrap().take().unwrap();
+    p.network.set_filter(client, server_addr, |_, _| true);
+    p.network
+        .send(p.now, attacker, server_addr, BytesMut::from(&copy[..]));
+    let start = p.now;
+    assert!(p.drive_until(Duration::from_secs(1), |p| p
+        .server
+        .conn(s)
+        .remote_address()
+        == attacker));
+    assert!(!p.server.conn(s).is_path_validated());
+    assert!(p.drive_until(Duration::from_secs(10), |p| p
+        .server
+        .conn(s)
+        .remote_address()
+        == client));
+    let waited = p.now - start;
+    // RFC 9000 §8.2.4: max(3*PTO, 6*kInitialRtt) = at least 2 s.
+    assert!(
+        waited >= Duration::from_secs(2),
+        "reverted after {waited:?}"
+    );
+    let stats = p.server.conn(s).path_stats();
+    assert_eq!(
+        (stats.reverted, stats.validation_failures >= 1),
+        (1, true),
+        "{stats:?}"
+    );
+    assert!(p.server.conn(s).is_path_validated());
+    p.network.clear_filter(server_addr, client);
+    p.network.clear_filter(client, server_addr);
+    let data = body(50_000);
+    let got = download(&mut p, h, s, &data, Duration::from_secs(30), |_, _| {});
+    assert!(got == data[..]);
+    assert!(!p.client.conn(h).is_closed() && !p.server.conn(s).is_closed());
+}
+
+/// RFC 9000 §8.2.2: a PATH_RESPONSE goes in a datagram expanded to 1200 bytes; the client's
+/// challenge on the active path is answered there.
+#[test]
+fn path_response_is_padded_to_1200_bytes() {
+    let (mut p, h, s) = established(5, LinkConfig::delay(Duration::from_millis(5)));
+    p.drive(Duration::from_millis(200));
+    let sizes: Arc<Mutex<Vec<usize>>> = Arc::default();
+    let seen = sizes.clone();
+    p.network
+        .set_filter(p.server.addr, p.client.addr, move |_, d| {
+            seen.lock().unwrap().push(d.len());
+            false
+        });
+    p.client
+        .conn(h)
+        .inject(vec![Frame::PathChallenge(*b"12345678")]);
+    assert!(p.drive_until(Duration::from_secs(1), |p| p
+        .server
+        .conn(s)
+        .path_stats()
+        .responses_sent
+        == 1));
+    p.drive(Duration::from_millis(100));
+    let sizes = sizes.lock().unwrap();
+    assert!(
+        sizes.iter().any(|&n| n >= 1200),
+        "server datagrams: {sizes:?}"
+    );
+    // Nothing moved.
+    assert_eq!(p.server.conn(s).path_stats().migrations, 0);
+}
