@@ -5,7 +5,8 @@
 //! Layout: this file holds the types, the public entry points and connection errors;
 //! `local` the streams we write (control, QPACK, requests and responses); `uni` the peer's
 //! unidirectional streams (control frames, QPACK instructions); `request` the receiving side
-//! of request streams (frames to messages, validation, blocked header sections).
+//! of request streams (frames to messages, validation, blocked header sections); `priority`
+//! RFC 9218 priorities (signals, PRIORITY_UPDATE, the transport's scheduler).
 
 mod local;
 mod priority;
