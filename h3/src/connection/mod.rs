@@ -327,9 +327,11 @@ impl Connection {
         (self.goaway_sent.is_some() || self.goaway_received.is_some()) && self.requests.is_empty()
     }
 
-    /// The current priority of a request stream (RFC 9218), for the transport's send
-    /// scheduler: the latest PRIORITY_UPDATE, else the request's `priority` header, else
-    /// the default (u=3, not incremental). `None` for unknown streams.
+    /// The current priority of a request stream (RFC 9218), as the transport's send
+    /// scheduler has it: the request's `priority` header (default u=3, not incremental),
+    /// replaced by each later signal — a PRIORITY_UPDATE (even one that arrived before the
+    /// stream), a server's response `priority` header (only the parameters it carries) or
+    /// [`Connection::set_priority`]. `None` for unknown or finished streams.
     pub fn priority(&self, stream: StreamId) -> Option<Priority> {
         self.requests.get(&stream).map(|r| r.priority)
     }
