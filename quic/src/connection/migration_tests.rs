@@ -306,3 +306,61 @@ fn path_response_is_padded_to_1200_bytes() {
     // Nothing moved.
     assert_eq!(p.server.conn(s).path_stats().migrations, 0);
 }
+
+/// RFC 9000 §9.1, §8.2.2: a probing-only packet (PATH_CHALLENGE and PADDING) from a new address
+/// does not move the connection, but is answered there, in a datagram expanded to 1200 bytes.
+/// A small probe gets a response no larger than three times its size (RFC 9000 §8).
+#[test]
+fn probing_packet_from_a_new_address_is_answered_there_without_moving() {
+    for (seed, padding, want) in [(6u64, 1180usize, 1200u64), (7, 0, 0)] {
+        let (mut p, h, s) = established(seed, LinkConfig::delay(Duration::from_millis(10)));
+        p.drive(Duration::from_millis(500));
+        let client = p.client.addr;
+        let server_addr = p.server.addr;
+        let probe_addr = addr("127.0.0.1:50002");
+        p.network
+            .set_link_both(probe_addr, server_addr, LinkConfig::perfect());
+        // The probe is built by the client as a client probing from a second socket would
+        // send it, and sent from the new address. Whatever the client had to acknowledge goes
+        // out first, so the probe holds no ACK (a non-probing frame).
+        let now = p.now;
+        let mut buf = Vec::new();
+        let conn = p.client.conn(h);
+        conn.inject(vec![Frame::Ping]);
+        while let Some(t) = conn.poll_transmit(now, &mut buf) {
+            p.network
+                .send(now, client, server_addr, BytesMut::from(&buf[..t.size]));
+        }
+        let mut frames = vec![Frame::PathChallenge(*b"probe!!!")];
+        if padding > 0 {
+            frames.push(Frame::Padding(padding));
+        }
+        let conn = p.client.conn(h);
+        conn.inject(frames);
+        let t = conn.poll_transmit(now, &mut buf).expect("the probe");
+        let probe = buf[..t.size].to_vec();
+        p.network
+            .send(p.now, probe_addr, server_addr, BytesMut::from(&probe[..]));
+        p.drive(Duration::from_millis(200));
+        let c = p.server.conn(s);
+        assert_eq!(c.remote_address(), client, "a probing packet moves nothing");
+        assert_eq!(c.path_stats().migrations, 0);
+        assert_eq!(c.path_stats().responses_sent, 1);
+        let answered = p.network.stats(server_addr, probe_addr);
+        assert_eq!(answered.sent, 1, "one PATH_RESPONSE datagram");
+        if want > 0 {
+            assert_eq!(answered.sent_bytes, want, "expanded to 1200 bytes");
+        } else {
+            assert!(
+                answered.sent_bytes <= 3 * probe.len() as u64,
+                "{} bytes for a {}-byte probe",
+                answered.sent_bytes,
+                probe.len()
+            );
+        }
+        // The connection itself is untouched.
+        let data = body(20_000);
+        let got = download(&mut p, h, s, &data, Duration::from_secs(10), |_, _| {});
+        assert!(got == data[..]);
+    }
+}

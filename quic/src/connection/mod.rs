@@ -238,6 +238,8 @@ pub struct Connection {
     /// Where the datagram being processed came from, and its size.
     datagram_remote: SocketAddr,
     datagram_len: usize,
+    /// The packet being finished goes to another path than the current one.
+    sending_off_path: bool,
     new_cids_pending: VecDeque<(u64, ConnectionId)>,
     datagrams_in: VecDeque<Bytes>,
     datagrams_out: VecDeque<Bytes>,
@@ -356,6 +358,7 @@ impl Connection {
             paths: paths::Paths::default(),
             datagram_remote: p.remote,
             datagram_len: 0,
+            sending_off_path: false,
             new_cids_pending: VecDeque::new(),
             datagrams_in: VecDeque::new(),
             datagrams_out: VecDeque::new(),

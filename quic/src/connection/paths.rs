@@ -383,6 +383,7 @@ impl Connection {
         let partial = header.encode(buf);
         frame.encode(buf);
         self.datagram_ecn = EcnCodepoint::NotEct;
+        self.sending_off_path = true;
         self.finish_packet(
             now,
             PacketSpace::Data,
@@ -394,6 +395,7 @@ impl Connection {
             true,
             super::SentFrames::default(),
         );
+        self.sending_off_path = false;
         Some(dest)
     }
 }

@@ -570,7 +570,12 @@ impl Connection {
             self.packets_in_phase += 1;
             self.maybe_initiate_key_update();
         }
-        let in_flight = ack_eliciting || has_padding || !sent.frames.is_empty();
+        // A packet on another path than the current one (paths.rs) is left out of the
+        // current path's bytes in flight and loss detection: its fate says nothing about this
+        // path's congestion, and validation has its own timer.
+        let in_flight =
+            !self.sending_off_path && (ack_eliciting || has_padding || !sent.frames.is_empty());
+        let ack_eliciting = ack_eliciting && !self.sending_off_path;
         if in_flight {
             self.pacer.on_sent(packet_len as u64);
         }
