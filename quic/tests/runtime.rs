@@ -501,3 +501,40 @@ async fn ecn_is_validated_over_loopback() {
     .await
     .expect("within the limit");
 }
+
+/// The client moves to a new UDP port in the middle of a transfer, as behind a NAT that
+/// rebinds: the transfer completes byte-exact and the server follows to the new address after
+/// validating it (RFC 9000 §9.3, §8.2).
+#[tokio::test]
+async fn client_rebinding_to_a_new_port_is_followed() {
+    timeout(LIMIT, async {
+        let (_server, client, conn, accepted) = connected(v4(0), v4(0), v4).await;
+        let server_side = accepted.clone();
+        echo(accepted);
+        let old = client.local_addr();
+        assert_eq!(server_side.remote_address(), old);
+        let data: Vec<u8> = (0..2_000_000u32).map(|i| (i % 251) as u8).collect();
+        let transfer = {
+            let conn = conn.clone();
+            let data = data.clone();
+            tokio::spawn(async move { roundtrip(&conn, &data).await })
+        };
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        client.rebind(v4(0)).expect("rebind");
+        let new = client.local_addr();
+        assert_ne!(new, old);
+        assert!(
+            transfer.await.unwrap() == data,
+            "byte-exact across the rebinding"
+        );
+        // Something sent after the move reaches the server from the new port.
+        assert_eq!(roundtrip(&conn, b"after").await, b"after");
+        assert_eq!(server_side.remote_address(), new, "the server follows");
+        let paths = server_side.path_stats();
+        assert_eq!(paths.migrations, 1, "{paths:?}");
+        assert!(paths.validated >= 1, "{paths:?}");
+        assert_eq!(paths.reverted, 0, "{paths:?}");
+    })
+    .await
+    .expect("within the limit");
+}

@@ -193,6 +193,16 @@ impl Connection {
         })
     }
 
+    /// Path counters: peer address changes and validations (RFC 9000 §8.2, §9.3); zero once
+    /// the connection is gone.
+    pub fn path_stats(&self) -> crate::connection::PathStats {
+        self.with(false, |cs| {
+            cs.conn
+                .as_ref()
+                .map_or_else(Default::default, CoreConnection::path_stats)
+        })
+    }
+
     /// The smoothed round-trip time estimate.
     pub fn rtt(&self) -> Duration {
         self.with(false, |cs| {

@@ -39,7 +39,10 @@ pub(super) struct Shared {
     state: Mutex<State>,
     /// Wakes the driver: an application call left something to send, or a handle went away.
     pub notify: Notify,
-    pub local_addr: SocketAddr,
+    /// The socket's address; changes with [`Endpoint::rebind`](super::Endpoint::rebind).
+    pub local_addr: Mutex<SocketAddr>,
+    /// A socket to switch to, handed over by `rebind`.
+    pub rebind: Mutex<Option<UdpSocket>>,
     /// Application handles alive ([`HandleRef`]s); at zero nothing can ask for more work.
     refs: AtomicUsize,
 }
@@ -81,7 +84,8 @@ impl Shared {
         Self {
             state: Mutex::new(state),
             notify: Notify::new(),
-            local_addr,
+            local_addr: Mutex::new(local_addr),
+            rebind: Mutex::new(None),
             refs: AtomicUsize::new(0),
         }
     }
@@ -390,11 +394,22 @@ struct Round {
 }
 
 /// The driver task.
-pub(super) async fn run(shared: Arc<Shared>, socket: UdpSocket) {
+pub(super) async fn run(shared: Arc<Shared>, mut socket: UdpSocket) {
     let mut bufs = RecvBuffers::new(&socket);
     let mut out = OutBatch::default();
     let mut scratch = Vec::with_capacity(2048);
     loop {
+        let rebind = shared
+            .rebind
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(new) = rebind {
+            // The old socket closes here; peers see our packets come from the new address,
+            // as after a NAT rebinding, and a server follows (RFC 9000 §9.3).
+            socket = new;
+            bufs = RecvBuffers::new(&socket);
+        }
         // Receive whatever is waiting, then process it under one lock.
         let mut received: Vec<(SocketAddr, EcnCodepoint, BytesMut)> = Vec::new();
         let mut io = EndpointStats::default();

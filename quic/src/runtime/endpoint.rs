@@ -74,7 +74,34 @@ impl Endpoint {
 
     /// The local address of the socket.
     pub fn local_addr(&self) -> SocketAddr {
-        self.shared.local_addr
+        *self
+            .shared
+            .local_addr
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Moves the endpoint to a new UDP socket bound to `bind_addr`, closing the old one; the
+    /// connections carry on from the new address. For a client this is what a NAT rebinding
+    /// or a change of local port looks like to the server, which validates the new address
+    /// and follows (RFC 9000 §9.3). A server should not rebind: its clients do not follow a
+    /// server's address (RFC 9000 §9).
+    pub fn rebind(&self, bind_addr: SocketAddr) -> io::Result<()> {
+        let runtime = tokio::runtime::Handle::try_current()
+            .map_err(|e| io::Error::other(format!("quic::runtime needs a tokio runtime: {e}")))?;
+        let socket = {
+            let _guard = runtime.enter();
+            UdpSocket::bind(bind_addr)?
+        };
+        let addr = socket.local_addr()?;
+        *self.shared.rebind.lock().unwrap_or_else(|e| e.into_inner()) = Some(socket);
+        *self
+            .shared
+            .local_addr
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = addr;
+        self.shared.notify.notify_one();
+        Ok(())
     }
 
     /// Connects to `addr`, authenticating the server as `server_name`; resolves once the
