@@ -152,6 +152,8 @@ async fn get_request() {
     timeout(LIMIT, async {
         let (server, _) = serve(Arc::default());
         let (_ep, client) = client(&server).await;
+        let settings = client.settings().await.unwrap();
+        assert_eq!(settings.qpack_max_table_capacity(), 4096);
         let s = client.send_request(get("/hello")).await.unwrap();
         s.finish().unwrap();
         let resp = s.recv_response().await.unwrap();

@@ -5,10 +5,15 @@ interop matrix (interop/peers/h3-matrix.sh).
     aioquic_h3.py server --listen 127.0.0.1:4433 --cert cert.pem --key priv.key --www DIR
     aioquic_h3.py client --ca ca.pem --downloads DIR https://127.0.0.1:4433/file ...
 
-The server answers ``GET /<path>`` with the file under --www (200, content-length) and
-anything else with 404. The client sends every request at once on one connection, writes
+The server answers ``GET /<path>`` with the file under --www (200, content-length), a
+``POST`` with ``"<body length> <sha256 hex>\n"`` once the whole body arrived (upload check),
+and anything else with 404; every response repeats the request's ``x-echo-*`` fields (so
+repeated request fields give repeated response fields: QPACK dynamic-table use both ways). The client sends every request at once on one connection, writes
 each body to <downloads>/<path> once its stream ends, and exits 0 if every response was a
 complete 200, 1 otherwise (2 on usage errors), never running longer than --timeout seconds.
+``--upload FILE`` POSTs FILE to every URL instead (the response body is saved the same way),
+``--header 'name: value'`` (repeatable) adds a field to every request. Both roles log their
+QPACK encoder/decoder stream byte counts per connection (``qpack: ...`` on stderr).
 Both roles append TLS secrets to $SSLKEYLOGFILE when it is set.
 """
 
@@ -17,11 +22,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
+import hashlib
 import logging
 import os
 import signal
 import ssl
 import sys
+import typing
 from urllib.parse import urlsplit
 
 from aioquic.asyncio import QuicConnectionProtocol, connect, serve
@@ -67,32 +74,56 @@ class H3ServerProtocol(QuicConnectionProtocol):
         super().__init__(*args, **kwargs)
         self._www = www
         self._h3: H3Connection | None = None
+        # POST stream id -> (sha256 so far, length so far, echoed fields)
+        self._uploads: dict[int, tuple[typing.Any, list[int], list]] = {}
 
     def quic_event_received(self, event: QuicEvent) -> None:
         if self._h3 is None:
             self._h3 = H3Connection(self._quic)
+        if isinstance(event, ConnectionTerminated):
+            log_qpack("server", self._h3)
         for h3_event in self._h3.handle_event(event):
             self._h3_event(h3_event)
 
     def _h3_event(self, event: H3Event) -> None:
+        assert self._h3 is not None
+        if isinstance(event, DataReceived) and event.stream_id in self._uploads:
+            digest, length, echo = self._uploads[event.stream_id]
+            digest.update(event.data)
+            length[0] += len(event.data)
+            if event.stream_ended:
+                del self._uploads[event.stream_id]
+                body = f"{length[0]} {digest.hexdigest()}\n".encode()
+                self._h3.send_headers(
+                    event.stream_id,
+                    [(b":status", b"200"), (b"content-length", str(len(body)).encode())] + echo,
+                )
+                self._h3.send_data(event.stream_id, body, end_stream=True)
+                self.transmit()
+            return
         if not isinstance(event, HeadersReceived):
-            return  # request bodies are ignored
+            return  # other request bodies are ignored
         headers = dict(event.headers)
+        echo = [(k, v) for k, v in event.headers if k.startswith(b"x-echo-")]
         method = headers.get(b":method", b"").decode()
         path = headers.get(b":path", b"/").decode().split("?", 1)[0]
+        if method == "POST":
+            self._uploads[event.stream_id] = (hashlib.sha256(), [0], echo)
+            if event.stream_ended:  # an empty body
+                self._h3_event(DataReceived(data=b"", stream_id=event.stream_id, stream_ended=True))
+            return
         data = self._lookup(path) if method in ("GET", "HEAD") else None
-        assert self._h3 is not None
         if data is None:
             body = b"not found\n"
             self._h3.send_headers(
                 event.stream_id,
-                [(b":status", b"404"), (b"content-length", str(len(body)).encode())],
+                [(b":status", b"404"), (b"content-length", str(len(body)).encode())] + echo,
             )
             self._h3.send_data(event.stream_id, body, end_stream=True)
         else:
             self._h3.send_headers(
                 event.stream_id,
-                [(b":status", b"200"), (b"content-length", str(len(data)).encode())],
+                [(b":status", b"200"), (b"content-length", str(len(data)).encode())] + echo,
                 end_stream=method == "HEAD",
             )
             if method == "GET":
@@ -111,6 +142,19 @@ class H3ServerProtocol(QuicConnectionProtocol):
                 return f.read()
         except OSError:
             return None
+
+
+def log_qpack(role: str, h3: H3Connection) -> None:
+    """The connection's QPACK stream traffic: encoder bytes sent are dynamic-table inserts
+    by this side, encoder bytes received are inserts by the peer."""
+    print(
+        f"qpack: aioquic {role} encoder_bytes_sent={h3._encoder_bytes_sent} "
+        f"encoder_bytes_received={h3._encoder_bytes_received} "
+        f"decoder_bytes_sent={h3._decoder_bytes_sent} "
+        f"decoder_bytes_received={h3._decoder_bytes_received}",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def parse_listen(listen: str) -> tuple[str, int]:
@@ -153,26 +197,32 @@ async def run_server(args: argparse.Namespace) -> None:
 
 
 class H3ClientProtocol(QuicConnectionProtocol):
-    def __init__(self, *args, status: dict, **kwargs) -> None:
+    def __init__(self, *args, status: dict, upload: bytes | None, fields: list, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._h3 = H3Connection(self._quic)
+        self._upload = upload
+        self._fields = fields
         # stream id -> (future, status, body chunks)
         self._pending: dict[int, tuple[asyncio.Future[bytes], list[int], list[bytes]]] = {}
         self._status = status
 
     def fetch(self, authority: str, path: str) -> asyncio.Future[bytes]:
         sid = self._quic.get_next_available_stream_id()
+        upload = self._upload
         self._h3.send_headers(
             sid,
             [
-                (b":method", b"GET"),
+                (b":method", b"GET" if upload is None else b"POST"),
                 (b":scheme", b"https"),
                 (b":authority", authority.encode()),
                 (b":path", f"/{path}".encode()),
                 (b"user-agent", b"aioquic_h3"),
-            ],
-            end_stream=True,
+            ]
+            + self._fields,
+            end_stream=upload is None,
         )
+        if upload is not None:
+            self._h3.send_data(sid, upload, end_stream=True)
         fut: asyncio.Future[bytes] = self._loop.create_future()
         self._pending[sid] = (fut, [0], [])
         self.transmit()
@@ -238,14 +288,34 @@ async def run_client(args: argparse.Namespace, status: dict) -> None:
     else:
         config.load_verify_locations(cafile=args.ca)
     os.makedirs(args.downloads, exist_ok=True)
+    upload = None
+    if args.upload:
+        try:
+            with open(args.upload, "rb") as f:
+                upload = f.read()
+        except OSError as e:
+            raise PeerError(f"--upload {args.upload}: {e}") from e
+    fields = []
+    for h in args.header:
+        name, sep, value = h.partition(":")
+        if not sep or not name.strip():
+            raise PeerError(f"--header {h!r}: expected 'name: value'")
+        fields.append((name.strip().lower().encode(), value.strip().encode()))
     try:
         async with connect(
             host,
             port,
             configuration=config,
-            create_protocol=functools.partial(H3ClientProtocol, status=status),
+            create_protocol=functools.partial(
+                H3ClientProtocol, status=status, upload=upload, fields=fields
+            ),
         ) as client:
             assert isinstance(client, H3ClientProtocol)
+            if fields:
+                # Extra fields (the matrix's QPACK dynamic-table cell): wait for the server's
+                # SETTINGS, else every request is encoded before the table capacity is known.
+                while client._h3.received_settings is None:
+                    await asyncio.sleep(0.005)
             futures = [client.fetch(authority, p) for p in paths]
             results = await asyncio.gather(*futures, return_exceptions=True)
             failures = []
@@ -258,6 +328,7 @@ async def run_client(args: argparse.Namespace, status: dict) -> None:
                 with open(dest, "wb") as f:
                     f.write(result)
             status["done"] = not failures
+            log_qpack("client", client._h3)
             if failures:
                 raise PeerError(f"{len(failures)} download(s) failed; first: {failures[0]}")
             client.close(error_code=0x100)  # H3_NO_ERROR
@@ -306,6 +377,10 @@ def main() -> int:
     trust.add_argument("--ca", help="verify the server against CA certificates in this PEM file")
     cli.add_argument("--downloads", required=True, help="directory to write downloads to")
     cli.add_argument("--timeout", type=float, default=60.0, help="overall limit in seconds")
+    cli.add_argument("--upload", help="POST this file to every URL instead of a GET")
+    cli.add_argument(
+        "--header", action="append", default=[], help="'name: value' added to every request"
+    )
     cli.add_argument("urls", nargs="+", metavar="URL", help="https://host:port/path")
 
     args = parser.parse_args()

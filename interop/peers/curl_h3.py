@@ -8,7 +8,9 @@ Every URL is fetched with HTTP/3 only (http_version=CurlHttpVersion.V3ONLY, libc
 CURL_HTTP_VERSION_3ONLY: no fallback to TCP) through one AsyncSession, i.e. one curl multi
 handle, so the requests run in parallel and share one connection (PIPEWAIT). Each body is
 written to <downloads>/<path>. Exits 0 when every response was HTTP/3 with status 200, 1
-otherwise, 2 on usage errors. Needs `pip install curl-cffi` (interop/install-peers.sh).
+otherwise, 2 on usage errors. ``--upload FILE`` POSTs FILE to every URL instead of a GET (the
+response body is saved the same way); ``--header 'name: value'`` (repeatable) adds a field to
+every request. Needs `pip install curl-cffi` (interop/install-peers.sh).
 """
 
 from __future__ import annotations
@@ -25,6 +27,14 @@ from curl_cffi.requests import AsyncSession
 
 async def fetch_all(args: argparse.Namespace, paths: list[str]) -> list[str]:
     failures = []
+    body = None
+    if args.upload:
+        with open(args.upload, "rb") as f:
+            body = f.read()
+    headers = {}
+    for h in args.header:
+        name, _, value = h.partition(":")
+        headers[name.strip()] = value.strip()
     async with AsyncSession(
         verify=False if args.insecure else args.ca,
         http_version=CurlHttpVersion.V3ONLY,
@@ -33,7 +43,13 @@ async def fetch_all(args: argparse.Namespace, paths: list[str]) -> list[str]:
         timeout=args.timeout,
     ) as session:
         results = await asyncio.gather(
-            *(session.get(url) for url in args.urls), return_exceptions=True
+            *(
+                session.get(url, headers=headers)
+                if body is None
+                else session.post(url, data=body, headers=headers)
+                for url in args.urls
+            ),
+            return_exceptions=True,
         )
     for url, path, r in zip(args.urls, paths, results):
         if isinstance(r, BaseException):
@@ -57,6 +73,8 @@ def main() -> int:
     trust.add_argument("--ca", help="verify the server against this PEM CA file")
     p.add_argument("--downloads", required=True, help="directory to write downloads to")
     p.add_argument("--timeout", type=float, default=60.0, help="overall limit in seconds")
+    p.add_argument("--upload", help="POST this file to every URL instead of a GET")
+    p.add_argument("--header", action="append", default=[], help="'name: value' for every request")
     p.add_argument("urls", nargs="+", metavar="URL")
     args = p.parse_args()
     paths = []

@@ -199,6 +199,7 @@ async fn fetch_inner(plan: ClientPlan) -> Result<(), String> {
     let client = plan
         .http3
         .then(|| h3::asynch::Client::new(conn.clone(), h3::Config::default()));
+    let extras = Arc::new(crate::h3_matrix::ClientExtras::from_env()?);
     let mut tasks = tokio::task::JoinSet::new();
     for request in plan.requests.clone() {
         let conn = conn.clone();
@@ -206,7 +207,8 @@ async fn fetch_inner(plan: ClientPlan) -> Result<(), String> {
         match &client {
             Some(client) => {
                 let client = client.clone();
-                tasks.spawn(async move { download_h3(&client, &request, &target).await });
+                let extras = extras.clone();
+                tasks.spawn(async move { download_h3(&client, &extras, &request, &target).await });
             }
             None => {
                 tasks.spawn(async move { download(&conn, &request, &target).await });
@@ -222,6 +224,9 @@ async fn fetch_inner(plan: ClientPlan) -> Result<(), String> {
             result = Err(e);
             tasks.abort_all();
         }
+    }
+    if plan.http3 {
+        crate::h3_matrix::log_qpack("client", &conn);
     }
     match client {
         // GOAWAY, then H3_NO_ERROR once everything is acknowledged (bounded by `fetch`).
@@ -240,6 +245,7 @@ async fn serve_h3(www: Arc<PathBuf>, conn: Connection) {
     while let Ok(Some((request, stream))) = server.accept().await {
         tokio::spawn(serve_h3_request(www.clone(), request, stream));
     }
+    crate::h3_matrix::log_qpack("server", server.connection());
 }
 
 async fn serve_h3_request(
@@ -248,6 +254,9 @@ async fn serve_h3_request(
     stream: h3::asynch::RequestStream,
 ) {
     let head = request.method() == http::Method::HEAD;
+    if request.method() == http::Method::POST {
+        return crate::h3_matrix::serve_upload(&request, &stream).await;
+    }
     if request.method() != http::Method::GET && !head {
         let _ = respond_h3(&stream, 405, b"method not allowed\n").await;
         return;
@@ -264,7 +273,7 @@ async fn serve_h3_request(
         return;
     };
     let len = file.metadata().await.map(|m| m.len()).unwrap_or(0);
-    let response = http::Response::builder()
+    let response = crate::h3_matrix::echo_fields(&request, http::Response::builder())
         .status(200)
         .header(http::header::CONTENT_LENGTH, len)
         .body(())
@@ -311,6 +320,7 @@ async fn respond_h3(
 /// Downloads one file over HTTP/3; anything but a complete 200 response is an error.
 async fn download_h3(
     client: &h3::asynch::Client,
+    extras: &crate::h3_matrix::ClientExtras,
     request: &Request,
     target: &Path,
 ) -> Result<(), String> {
@@ -320,10 +330,12 @@ async fn download_h3(
     } else {
         format!("{}:{}", request.host, request.port)
     };
-    let req = http::Request::get(format!("https://{authority}{}", request.path))
-        .body(())
+    extras.before_request(client).await.map_err(|e| fail(&e))?;
+    let req = extras
+        .request(format!("https://{authority}{}", request.path))
         .map_err(|e| fail(&e))?;
     let stream = client.send_request(req).await.map_err(|e| fail(&e))?;
+    extras.send_body(&stream).await.map_err(|e| fail(&e))?;
     stream.finish().map_err(|e| fail(&e))?;
     let response = stream.recv_response().await.map_err(|e| fail(&e))?;
     if response.status() != http::StatusCode::OK {

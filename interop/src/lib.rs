@@ -5,5 +5,6 @@
 
 pub mod contract;
 pub mod endpoint;
+pub mod h3_matrix;
 pub mod hq;
 pub mod impair;

@@ -78,6 +78,30 @@ impl Client {
         with_conn(&self.conn, |st, _, _| st.h3.peer_settings().cloned())
     }
 
+    /// Waits for the server's SETTINGS. Requests sent before they arrive are encoded with
+    /// the static QPACK table only (the peer's dynamic table capacity is 0 until then, RFC
+    /// 9204 §3.2.3), so a client that repeats many fields may wait for them first.
+    pub async fn settings(&self) -> Result<crate::settings::Settings, Error> {
+        poll_fn(|cx| {
+            with_conn(&self.conn, |st, _, _| {
+                if let Some(s) = st.h3.peer_settings() {
+                    return Poll::Ready(Ok(s.clone()));
+                }
+                if let Some(e) = st.closed_error() {
+                    return Poll::Ready(Err(e));
+                }
+                st.settings_wakers.push(cx.waker().clone());
+                Poll::Pending
+            })
+        })
+        .await
+    }
+
+    /// How much this connection used the QPACK dynamic table, both ways.
+    pub fn qpack_stats(&self) -> super::QpackStats {
+        super::qpack_stats(&self.conn).unwrap_or_default()
+    }
+
     /// Graceful shutdown: sends GOAWAY, waits for every request to complete and its data to
     /// be acknowledged, then closes with H3_NO_ERROR. Bound it with a timeout if the server
     /// may never answer.

@@ -104,6 +104,46 @@ impl Error {
     }
 }
 
+/// How much one connection used the QPACK dynamic table (RFC 9204 §3.2), both ways: proof
+/// in interop logs that header compression went beyond the static table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QpackStats {
+    /// Entries our encoder inserted into the peer's table (encoder-stream instructions sent).
+    pub encoder_inserts: u64,
+    /// Entries the peer's encoder inserted into our table (instructions received).
+    pub decoder_inserts: u64,
+    /// The table capacity the peer allows us (its SETTINGS_QPACK_MAX_TABLE_CAPACITY; 0, the
+    /// default, forbids dynamic-table use by our encoder). `None` before its SETTINGS.
+    pub peer_table_capacity: Option<u64>,
+}
+
+impl std::fmt::Display for QpackStats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "encoder_inserts={} decoder_inserts={} peer_table_capacity=",
+            self.encoder_inserts, self.decoder_inserts
+        )?;
+        match self.peer_table_capacity {
+            Some(c) => write!(f, "{c}"),
+            None => f.write_str("unknown"),
+        }
+    }
+}
+
+/// QPACK dynamic-table use of an HTTP/3 connection run by [`Client`] or [`Server`] (`None`
+/// if `conn` carries no HTTP/3). Still available after the connection closed.
+pub fn qpack_stats(conn: &quic::runtime::Connection) -> Option<QpackStats> {
+    conn.with_protocol::<H3State, _>(|st, _, _| {
+        let (encoder_inserts, decoder_inserts) = st.h3.qpack_insert_counts();
+        QpackStats {
+            encoder_inserts,
+            decoder_inserts,
+            peer_table_capacity: st.h3.peer_settings().map(|s| s.qpack_max_table_capacity()),
+        }
+    })
+}
+
 /// Runs `f` on the HTTP/3 state of `conn` (installed by [`Client::new`] / [`Server::new`]).
 pub(crate) fn with_conn<T>(
     conn: &quic::runtime::Connection,

@@ -68,6 +68,8 @@ pub(crate) struct H3State {
     pub open_wakers: Vec<Waker>,
     /// Waiting for a graceful shutdown to drain.
     pub drain_wakers: Vec<Waker>,
+    /// Waiting for the peer's SETTINGS.
+    pub settings_wakers: Vec<Waker>,
     /// QUIC streams we stopped reading because their handle's buffer is full.
     paused: HashSet<StreamId>,
     /// Streams we ended whose data QUIC has not had acknowledged yet: a graceful close
@@ -96,6 +98,7 @@ impl H3State {
             accept_wakers: Vec::new(),
             open_wakers: Vec::new(),
             drain_wakers: Vec::new(),
+            settings_wakers: Vec::new(),
             paused: HashSet::new(),
             unacked: HashSet::new(),
             quic_error: None,
@@ -193,7 +196,8 @@ impl H3State {
                     wake_all(&mut self.open_wakers);
                 }
                 Event::Closed(_) => self.wake_everything(),
-                Event::PeerSettings(_) | Event::PriorityUpdate { .. } => {}
+                Event::PeerSettings(_) => wake_all(&mut self.settings_wakers),
+                Event::PriorityUpdate { .. } => {}
             }
         }
         if self.is_drained() {
@@ -208,6 +212,7 @@ impl H3State {
         wake_all(&mut self.accept_wakers);
         wake_all(&mut self.open_wakers);
         wake_all(&mut self.drain_wakers);
+        wake_all(&mut self.settings_wakers);
     }
 
     fn over_limit(&self, id: StreamId) -> bool {

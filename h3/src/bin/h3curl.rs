@@ -259,6 +259,8 @@ impl App {
         for ((host, _), (endpoint, client, n)) in self.conns.drain() {
             let _ = tokio::time::timeout(Duration::from_secs(2), client.shutdown()).await;
             if self.args.verbose {
+                // Whether header compression used the dynamic table (interop checks read it).
+                eprintln!("* QPACK dynamic table: {}", client.qpack_stats());
                 eprintln!("* Connection #{n} to host {host} closed");
             }
             let _ = tokio::time::timeout(Duration::from_secs(1), endpoint.wait_idle()).await;
@@ -592,10 +594,14 @@ impl App {
         }
         self.trace(">");
         if let Some(body) = body {
+            let n = body.len();
             match stream.send_data(body).await {
                 // RFC 9114 §4.1: the server answered without reading the whole body.
                 Err(H3Error::Stream(e)) if e.kind == h3::StreamErrorKind::StoppedByPeer => {}
-                r => r.map_err(|e| send_failure(&e))?,
+                r => {
+                    r.map_err(|e| send_failure(&e))?;
+                    self.trace(format!("* upload completely sent off: {n} bytes"));
+                }
             }
         }
         stream.finish().map_err(|e| send_failure(&e))?;

@@ -4,10 +4,15 @@
 //!     quinn-h3 server --listen ADDR --cert FILE --key FILE --www DIR
 //!     quinn-h3 client (--insecure | --ca FILE) --downloads DIR [--timeout S] URL...
 //!
-//! The server answers `GET /<path>` with the file under `--www` (200) or 404. The client
-//! fetches every URL over one connection, all requests in parallel, and writes each body to
+//! The server answers `GET /<path>` with the file under `--www` (200) or 404, and a `POST`
+//! with `"<body length> <sha256 hex>\n"` once the whole body arrived (the matrix's upload
+//! check); every response repeats the request's `x-echo-*` fields. The client fetches every
+//! URL over one connection, all requests in parallel, and writes each body to
 //! `<downloads>/<path>` once complete; it exits 0 when every response was a complete 200,
-//! 1 otherwise. Both roles append TLS secrets to $SSLKEYLOGFILE when it is set.
+//! 1 otherwise. `--upload FILE` POSTs FILE to every URL instead, `--header 'name: value'`
+//! (repeatable) adds a field to every request. Both roles append TLS secrets to
+//! $SSLKEYLOGFILE when it is set. hyperium/h3 encodes and decodes with the static QPACK
+//! table only (it announces a dynamic table capacity of 0).
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Component, Path, PathBuf};
@@ -70,6 +75,12 @@ struct ClientArgs {
     downloads: PathBuf,
     #[arg(long, default_value_t = 60)]
     timeout: u64,
+    /// POST this file to every URL instead of a GET.
+    #[arg(long)]
+    upload: Option<PathBuf>,
+    /// `name: value` added to every request (repeatable).
+    #[arg(long = "header")]
+    headers: Vec<String>,
     #[arg(required = true)]
     urls: Vec<String>,
 }
@@ -201,6 +212,41 @@ async fn serve_request<S>(
 where
     S: h3::quic::BidiStream<Bytes>,
 {
+    let mut echo = http::Response::builder();
+    for (name, value) in req.headers() {
+        if name.as_str().starts_with("x-echo-") {
+            echo = echo.header(name, value);
+        }
+    }
+    if req.method() == http::Method::POST {
+        // Upload check: hash the whole body, answer with its length and SHA-256.
+        let mut hash = ::ring::digest::Context::new(&::ring::digest::SHA256);
+        let mut len = 0usize;
+        while let Some(mut chunk) = stream.recv_data().await? {
+            while chunk.has_remaining() {
+                let c = chunk.chunk();
+                hash.update(c);
+                len += c.len();
+                let n = c.len();
+                chunk.advance(n);
+            }
+        }
+        let hex: String = hash
+            .finish()
+            .as_ref()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let body = format!("{len} {hex}\n");
+        let resp = echo
+            .status(200)
+            .header("content-length", body.len())
+            .body(())?;
+        stream.send_response(resp).await?;
+        stream.send_data(Bytes::from(body)).await?;
+        stream.finish().await?;
+        return Ok(());
+    }
     let path = req.uri().path().trim_start_matches('/');
     let file = match resolve(www, path) {
         Some(f) if req.method() == http::Method::GET => f,
@@ -214,10 +260,7 @@ where
     };
     let mut f = tokio::fs::File::open(&file).await?;
     let len = f.metadata().await?.len();
-    let resp = http::Response::builder()
-        .status(200)
-        .header("content-length", len)
-        .body(())?;
+    let resp = echo.status(200).header("content-length", len).body(())?;
     stream.send_response(resp).await?;
     let mut buf = vec![0u8; 64 * 1024];
     loop {
@@ -319,8 +362,27 @@ async fn client(args: ClientArgs) -> Result<()> {
     let drive = tokio::spawn(async move {
         let _ = std::future::poll_fn(|cx| driver.poll_close(cx)).await;
     });
+    let upload = match &args.upload {
+        Some(p) => Some(Bytes::from(
+            std::fs::read(p).map_err(|e| format!("--upload {}: {e}", p.display()))?,
+        )),
+        None => None,
+    };
+    let mut fields = Vec::new();
+    for h in &args.headers {
+        let (name, value) = h
+            .split_once(':')
+            .ok_or_else(|| format!("--header {h:?}: expected 'name: value'"))?;
+        fields.push((
+            http::HeaderName::from_bytes(name.trim().as_bytes())?,
+            http::HeaderValue::from_str(value.trim())?,
+        ));
+    }
+    let fields = Arc::new(fields);
     let mut tasks = tokio::task::JoinSet::new();
     for t in targets {
+        let upload = upload.clone();
+        let fields = Arc::clone(&fields);
         let mut sr = send_request.clone();
         let downloads = args.downloads.clone();
         let authority = if t.host.contains(':') {
@@ -330,8 +392,15 @@ async fn client(args: ClientArgs) -> Result<()> {
         };
         tasks.spawn(async move {
             let url = format!("https://{authority}/{}", t.path);
-            let req = http::Request::get(&url).body(())?;
-            let mut stream = sr.send_request(req).await?;
+            let method = if upload.is_some() { "POST" } else { "GET" };
+            let mut req = http::Request::builder().method(method).uri(&url);
+            for (name, value) in fields.iter() {
+                req = req.header(name, value);
+            }
+            let mut stream = sr.send_request(req.body(())?).await?;
+            if let Some(body) = upload {
+                stream.send_data(body).await?;
+            }
             stream.finish().await?;
             let resp = stream.recv_response().await?;
             if resp.status() != 200 {
