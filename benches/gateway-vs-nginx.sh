@@ -24,7 +24,8 @@
 # release binaries already built, GATEWAY_BIN / LOADGEN_BIN to use other binaries.
 # Columns: rps, p50/p99 latency, and cpu us/req: the proxy's CPU time (gateway process; nginx
 # worker processes) over the measured window per request, a steadier comparison than rps on
-# a machine the load generator and the upstream share.
+# a machine the load generator and the upstream share; client us: the load generator's own
+# CPU per request (the HTTP/3 client is ours, the HTTP/2 one hyper's).
 # Requires: cargo, openssl, curl, python3, nginx (apt-get install -y nginx-light).
 #
 # The machine is shared by the load generator, both proxies and the upstream: the numbers

@@ -1,7 +1,7 @@
 //! `gateway_load`: a closed-loop HTTP load generator for small GETs over HTTP/2 (hyper +
 //! tokio-rustls) or HTTP/3 (our `h3::asynch` client on `quic::runtime`), on one connection
 //! with N concurrent streams. It prints one table row per stream count:
-//! `target | protocol | streams | rps | p50 | p99 | cpu/req | errors`.
+//! `target | protocol | streams | rps | p50 | p99 | cpu/req | client/req | errors`.
 //!
 //! ```text
 //! gateway_load --protocol h3 --connect 127.0.0.1:8443 --cacert ca.crt --streams 1,64 \
@@ -21,6 +21,8 @@
 //! time (user + system, from `/proc/<pid>/stat`, all threads) over the same window divided by
 //! the requests recorded gives `cpu/req`, the server's CPU cost per request. On a machine the
 //! load generator shares with the servers, that is a steadier comparison than rps alone.
+//! `client/req` is the same for this process: the HTTP/2 and HTTP/3 clients differ in cost,
+//! and on a small machine what the client burns the server does not get.
 //!
 //! This is a benchmark tool: it only checks that each response is a 200 with a body, never
 //! how fast it came. `benches/gateway-vs-nginx.sh` runs it against the gateway and nginx.
@@ -117,6 +119,8 @@ struct Summary {
     rps: f64,
     /// CPU time of `--cpu-pid` processes per recorded request, when known.
     cpu_per_request: Option<Duration>,
+    /// This process's CPU time per recorded request, when known.
+    client_cpu_per_request: Option<Duration>,
     p50: Duration,
     p99: Duration,
     errors: u64,
@@ -164,10 +168,18 @@ async fn run(args: Args) -> Result<(), BoxError> {
     let duration = Duration::from_secs_f64(args.duration);
     if args.header {
         println!(
-            "{:<10} | {:<8} | {:>7} | {:>9} | {:>9} | {:>9} | {:>11} | {:>6}",
-            "target", "protocol", "streams", "rps", "p50 ms", "p99 ms", "cpu us/req", "errors"
+            "{:<10} | {:<8} | {:>7} | {:>9} | {:>9} | {:>9} | {:>10} | {:>10} | {:>6}",
+            "target",
+            "protocol",
+            "streams",
+            "rps",
+            "p50 ms",
+            "p99 ms",
+            "cpu us/req",
+            "client us",
+            "errors"
         );
-        println!("{}", "-".repeat(10 + 8 + 7 + 9 * 3 + 11 + 6 + 3 * 7));
+        println!("{}", "-".repeat(10 + 8 + 7 + 9 * 3 + 10 * 2 + 6 + 3 * 8));
     }
     for &streams in &args.streams {
         if streams == 0 {
@@ -206,16 +218,15 @@ async fn run(args: Args) -> Result<(), BoxError> {
             }
         };
         println!(
-            "{:<10} | {:<8} | {:>7} | {:>9.0} | {:>9.3} | {:>9.3} | {:>11} | {:>6}",
+            "{:<10} | {:<8} | {:>7} | {:>9.0} | {:>9.3} | {:>9.3} | {:>10} | {:>10} | {:>6}",
             args.target,
             args.protocol.name(),
             streams,
             summary.rps,
             summary.p50.as_secs_f64() * 1e3,
             summary.p99.as_secs_f64() * 1e3,
-            summary
-                .cpu_per_request
-                .map_or("-".to_string(), |d| format!("{:.1}", d.as_secs_f64() * 1e6)),
+            micros(summary.cpu_per_request),
+            micros(summary.client_cpu_per_request),
             summary.errors
         );
     }
@@ -301,18 +312,24 @@ async fn measure(
 ) -> Summary {
     let start = Instant::now() + warmup;
     let end = start + duration;
-    // CPU of the server over exactly the window the samples come from.
+    // CPU of the server and of this process over exactly the window the samples come from.
     let cpu_window = {
         let pids = cpu_pids.to_vec();
         tokio::spawn(async move {
-            if pids.is_empty() {
-                return None;
-            }
+            let own = [std::process::id()];
             tokio::time::sleep_until(start.into()).await;
-            let before = cpu_time(&pids)?;
+            let before = (cpu_time(&pids), cpu_time(&own));
             tokio::time::sleep_until(end.into()).await;
-            let after = cpu_time(&pids)?;
-            after.checked_sub(before)
+            let after = (cpu_time(&pids), cpu_time(&own));
+            let server = match (pids.is_empty(), before.0, after.0) {
+                (false, Some(b), Some(a)) => a.checked_sub(b),
+                _ => None,
+            };
+            let client = match (before.1, after.1) {
+                (Some(b), Some(a)) => a.checked_sub(b),
+                _ => None,
+            };
+            (server, client)
         })
     };
     let mut tasks = JoinSet::new();
@@ -343,16 +360,24 @@ async fn measure(
         eprintln!("gateway_load: {errors} error(s), the first: {e}");
     }
     samples.sort_unstable();
-    let cpu = cpu_window.await.ok().flatten();
+    let (server_cpu, client_cpu) = cpu_window.await.unwrap_or((None, None));
+    let per_request = |cpu: Option<Duration>| {
+        cpu.filter(|_| !samples.is_empty())
+            .map(|c| c / samples.len() as u32)
+    };
     Summary {
-        cpu_per_request: cpu
-            .filter(|_| !samples.is_empty())
-            .map(|c| c / samples.len() as u32),
+        cpu_per_request: per_request(server_cpu),
+        client_cpu_per_request: per_request(client_cpu),
         rps: samples.len() as f64 / duration.as_secs_f64(),
         p50: percentile(&samples, 50.0),
         p99: percentile(&samples, 99.0),
         errors,
     }
+}
+
+/// Microseconds with one decimal, or `-`.
+fn micros(d: Option<Duration>) -> String {
+    d.map_or("-".to_string(), |d| format!("{:.1}", d.as_secs_f64() * 1e6))
 }
 
 /// User + system CPU time so far of every thread of `pids` (`/proc/<pid>/stat` fields 14
