@@ -6,7 +6,7 @@
 set -euo pipefail
 
 BIN=${QUIC_INTEROP_BIN:-/usr/local/bin/quic-interop}
-SUPPORTED="handshake transfer multiplexing chacha20 longrtt http3"
+SUPPORTED="handshake transfer multiplexing chacha20 longrtt http3 multiconnect ecn"
 
 # RUNNER.md §1.5: an unsupported test case exits 127 at once, in both roles, before any wait.
 case " $SUPPORTED " in

@@ -15,6 +15,12 @@ pub enum Role {
 }
 
 /// The test cases this endpoint supports; every other TESTCASE exits 127 (RUNNER.md §1.5).
+///
+/// These are the values the containers see, not the runner's `-t` names: transferloss,
+/// transfercorruption, blackhole, ipv6, amplificationlimit, goodput and crosstraffic arrive
+/// as `transfer`, handshakeloss and handshakecorruption as `multiconnect`, longrtt as
+/// `handshake` (RUNNER.md §2.1). retry, resumption, zerortt, keyupdate, v2 and
+/// connectionmigration are not supported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TestCase {
     /// One small file.
@@ -29,6 +35,11 @@ pub enum TestCase {
     LongRtt,
     /// The files over HTTP/3 (ALPN h3), requests in parallel on one connection.
     Http3,
+    /// One connection per file, one after the other (handshakeloss, handshakecorruption).
+    Multiconnect,
+    /// A handshake-sized transfer with ECN (RFC 9000 §13.4): the transport marks ECT(0) and
+    /// sends ACK_ECN by default, so this is the handshake case with ECN left on.
+    Ecn,
 }
 
 impl TestCase {
@@ -41,6 +52,8 @@ impl TestCase {
             "chacha20" => TestCase::ChaCha20,
             "longrtt" => TestCase::LongRtt,
             "http3" => TestCase::Http3,
+            "multiconnect" => TestCase::Multiconnect,
+            "ecn" => TestCase::Ecn,
             _ => return None,
         })
     }
@@ -216,5 +229,14 @@ mod tests {
         assert!(settings(env(&vars), &["--listen".into(), "nope".into()]).is_err());
         assert_eq!(TestCase::parse("zerortt"), None);
         assert_eq!(TestCase::parse("http3"), Some(TestCase::Http3));
+        assert_eq!(
+            TestCase::parse("multiconnect"),
+            Some(TestCase::Multiconnect)
+        );
+        assert_eq!(
+            TestCase::parse("handshakeloss"),
+            None,
+            "a -t name, never a TESTCASE"
+        );
     }
 }

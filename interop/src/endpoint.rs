@@ -51,6 +51,9 @@ pub struct ClientPlan {
     pub timeout: Duration,
     /// Fetch over HTTP/3 (ALPN h3) instead of hq-interop.
     pub http3: bool,
+    /// One connection per request, one after the other, each closed before the next (the
+    /// runner's `multiconnect`, RUNNER.md §2.3 L1/C1) instead of all on one connection.
+    pub multiconnect: bool,
 }
 
 fn alpn(http3: bool) -> &'static [u8] {
@@ -157,10 +160,26 @@ async fn serve_stream(www: Arc<PathBuf>, mut send: SendStream, mut recv: RecvStr
     let _ = send.finish();
 }
 
-/// Downloads every request over one connection, streams in parallel.
+/// Downloads every request over one connection, streams in parallel; or, with
+/// `multiconnect`, each over its own connection in turn. `timeout` bounds the whole run.
 pub async fn fetch(plan: ClientPlan) -> Result<(), String> {
     let timeout = plan.timeout;
-    tokio::time::timeout(timeout, fetch_inner(plan))
+    let run = async {
+        if !plan.multiconnect {
+            return fetch_inner(plan).await;
+        }
+        // RUNNER.md §1.9: never a second attempt while one is still trying; each connection
+        // (on a fresh socket, like one process per URL) is closed and drained before the next.
+        for request in &plan.requests {
+            let one = ClientPlan {
+                requests: vec![request.clone()],
+                ..plan.clone()
+            };
+            fetch_inner(one).await?;
+        }
+        Ok(())
+    };
+    tokio::time::timeout(timeout, run)
         .await
         .map_err(|_| format!("timed out after {}s", timeout.as_secs()))?
 }

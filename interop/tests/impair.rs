@@ -495,7 +495,11 @@ async fn lossy_run(seed: u64) -> String {
         client.send(&[i; 64]).await.unwrap();
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
-    proxy.finish().await.to_json()
+    let mut summary = proxy.finish().await;
+    // Datagrams starting below 0x80 look like short headers: their span is wall-clock.
+    assert!(summary.server_one_rtt_span.is_some());
+    summary.server_one_rtt_span = None;
+    summary.to_json()
 }
 
 #[tokio::test]

@@ -21,12 +21,16 @@
 //! | `rebind-port` / `rebind-addr` (first at 1 s, every 5 s) | rebind-port / rebind-addr |
 //!
 //! Besides impairing, the proxy reads the cleartext long headers ([`inspect`]) and reports
-//! packet types, versions and the runner's handshake count in its [`Summary`].
+//! packet types, versions and the runner's handshake count in its [`Summary`], walks the
+//! server's anti-amplification budget as the runner's amplificationlimit check does
+//! ([`amplification`]), and times the span of the server's 1-RTT packets as delivered to the
+//! client (the runner's goodput and crosstraffic measure).
 //!
 //! Not reproduced: ECN codepoints are not passed through (reading and setting the IP TOS per
 //! datagram needs control messages this `unsafe`-free crate does not use), no pcaps are
 //! written, and crosstraffic's competing TCP flow is absent.
 
+pub mod amplification;
 pub mod config;
 pub mod inspect;
 pub mod parse;
@@ -35,6 +39,7 @@ pub mod proxy;
 pub mod scenario;
 pub mod summary;
 
+pub use amplification::Amplification;
 pub use config::{Args, ProxyConfig, Rebind, Settings};
 pub use inspect::{inspect_datagram, HeaderStats, PacketCounts};
 pub use probe::{probe_server, wait_probe};

@@ -29,8 +29,9 @@ use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use super::amplification::Amplification;
 use super::config::ProxyConfig;
-use super::inspect::is_version_negotiation;
+use super::inspect::{inspect_datagram, is_version_negotiation};
 use super::summary::Summary;
 
 /// The link model's address for the client side (the runner's client, RUNNER.md §1.1).
@@ -102,6 +103,10 @@ pub struct Proxy {
     rng: StdRng,
     next_rebind: Option<Instant>,
     summary: Summary,
+    /// The amplification walk per client (index as in `clients`).
+    amplification: Vec<Amplification>,
+    /// First and last delivery of a server 1-RTT packet to a client.
+    one_rtt: Option<(Instant, Instant)>,
     quiet: bool,
 }
 
@@ -138,6 +143,8 @@ impl Proxy {
             used_ports: HashSet::new(),
             next_rebind,
             summary,
+            amplification: Vec::new(),
+            one_rtt: None,
             quiet: false,
         })
     }
@@ -225,6 +232,7 @@ impl Proxy {
 
     fn on_server_datagram(&mut self, up: Upstream) {
         self.summary.to_client.headers.observe(&up.datagram);
+        self.amplification[up.client].server_sent(&up.datagram);
         let keep = self.network.link(SERVER_SIDE, CLIENT_SIDE).corrupt > 0.0
             && is_version_negotiation(&up.datagram);
         let vn_original = keep.then(|| Bytes::copy_from_slice(&up.datagram));
@@ -268,6 +276,7 @@ impl Proxy {
                     debug_assert_eq!(d.from, CLIENT_SIDE);
                     let stats = &mut self.summary.to_server;
                     restore_vn(&mut datagram, vn_original, &mut stats.vn_corruptions_undone);
+                    self.amplification[client].client_delivered(&datagram);
                     let socket = &self.clients[client].socket;
                     match socket.send_to(&datagram, self.config.server).await {
                         Ok(_) => {
@@ -294,6 +303,11 @@ impl Proxy {
                         Ok(_) => {
                             stats.forwarded += 1;
                             stats.forwarded_bytes += datagram.len() as u64;
+                            if carries_one_rtt(&datagram) {
+                                let now = Instant::now();
+                                let first = self.one_rtt.map_or(now, |(first, _)| first);
+                                self.one_rtt = Some((first, now));
+                            }
                         }
                         Err(_) => stats.send_errors += 1,
                     }
@@ -307,6 +321,7 @@ impl Proxy {
         let socket = self.new_upstream(None)?;
         let local = socket.local_addr()?;
         let reader = self.spawn_reader(socket.clone(), id, 0);
+        self.amplification.push(Amplification::default());
         self.clients.push(Client {
             addr,
             socket,
@@ -439,6 +454,10 @@ impl Proxy {
         self.summary.clients = self.clients.len() as u64;
         self.summary.to_server.link = self.network.stats(CLIENT_SIDE, SERVER_SIDE);
         self.summary.to_client.link = self.network.stats(SERVER_SIDE, CLIENT_SIDE);
+        for a in &self.amplification {
+            self.summary.amplification.merge(a);
+        }
+        self.summary.server_one_rtt_span = self.one_rtt.map(|(first, last)| last - first);
         self.summary
     }
 }
@@ -451,5 +470,17 @@ fn restore_vn(datagram: &mut BytesMut, original: Option<Bytes>, undone: &mut u64
             datagram.extend_from_slice(&original);
             *undone += 1;
         }
+    }
+}
+
+/// Whether a datagram holds a 1-RTT packet: it starts with a short header, or one follows
+/// coalesced long-header packets.
+fn carries_one_rtt(datagram: &[u8]) -> bool {
+    match datagram.first() {
+        None => false,
+        Some(b) if b & 0x80 == 0 => true,
+        Some(_) => inspect_datagram(datagram)
+            .packets
+            .contains(&quic::packet::PacketType::OneRtt),
     }
 }

@@ -5,9 +5,11 @@
 //! summary.
 
 use std::fmt::{self, Write as _};
+use std::time::Duration;
 
 use quic::testing::network::LinkStats;
 
+use super::amplification::Amplification;
 use super::inspect::HeaderStats;
 
 /// One direction's numbers.
@@ -102,6 +104,12 @@ pub struct Summary {
     pub to_server: DirectionSummary,
     /// Server→client.
     pub to_client: DirectionSummary,
+    /// The amplification walk, over all clients (RUNNER.md §2.3, A).
+    pub amplification: Amplification,
+    /// From the first to the last server 1-RTT packet delivered to a client (the runner's
+    /// goodput time, RUNNER.md §3). Wall-clock, so it is the one field that differs between
+    /// two runs with the same seed.
+    pub server_one_rtt_span: Option<Duration>,
 }
 
 impl Summary {
@@ -130,6 +138,19 @@ impl Summary {
         self.to_server.json(&mut out);
         out.push_str(",\"to_client\":");
         self.to_client.json(&mut out);
+        let a = &self.amplification;
+        let _ = write!(
+            out,
+            ",\"amplification\":{{\"client_bytes\":{},\"server_bytes\":{},\"over_3x\":{},\
+             \"over_4x\":{},\"validated\":{}}},\"server_1rtt_span_ms\":",
+            a.client_bytes, a.server_bytes, a.over_3x, a.over_4x, a.validated
+        );
+        match self.server_one_rtt_span {
+            Some(d) => {
+                let _ = write!(out, "{:.3}", d.as_secs_f64() * 1000.0);
+            }
+            None => out.push_str("null"),
+        }
         out.push_str("}\n");
         out
     }
@@ -146,6 +167,23 @@ impl fmt::Display for Summary {
             self.rebinds,
             self.handshakes()
         )?;
+        let a = &self.amplification;
+        writeln!(
+            f,
+            "  before address validation: client Initials {} B, server {} B{}{}{}",
+            a.client_bytes,
+            a.server_bytes,
+            if a.over_3x { ", over 3x" } else { "" },
+            if a.over_4x { ", over 4x" } else { "" },
+            if a.validated {
+                ""
+            } else {
+                " (never validated)"
+            }
+        )?;
+        if let Some(span) = self.server_one_rtt_span {
+            writeln!(f, "  server 1-RTT span at the client: {span:.3?}")?;
+        }
         for (name, d) in [
             ("to_server", &self.to_server),
             ("to_client", &self.to_client),
