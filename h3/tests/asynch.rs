@@ -210,6 +210,42 @@ async fn interim_responses() {
 }
 
 #[tokio::test]
+async fn qpack_stats_show_dynamic_table_use() {
+    timeout(LIMIT, async {
+        let (server, mut servers) = serve(Arc::default());
+        let (_ep, client) = client(&server).await;
+        // Our SETTINGS allow a table; wait for the server's so the first request may use it.
+        client.settings().await.unwrap();
+        for _ in 0..3 {
+            let req = Request::get("https://localhost/hello")
+                .header(
+                    "x-long-field",
+                    "a value long enough to be worth indexing-".repeat(3),
+                )
+                .body(())
+                .unwrap();
+            let s = client.send_request(req).await.unwrap();
+            s.finish().unwrap();
+            assert_eq!(s.recv_response().await.unwrap().status(), 200);
+            assert_eq!(body(&s).await, b"hello world");
+        }
+        let ours = client.qpack_stats();
+        assert!(ours.encoder_inserts > 0, "{ours}");
+        assert_eq!(ours.peer_table_capacity, Some(4096));
+        // The server decoded requests that referenced those entries, so it received them.
+        let theirs = h3::asynch::qpack_stats(servers.recv().await.unwrap().connection()).unwrap();
+        assert!(theirs.decoder_inserts > 0, "{theirs}");
+        assert!(
+            theirs.decoder_inserts <= ours.encoder_inserts,
+            "{ours} / {theirs}"
+        );
+        client.shutdown().await;
+    })
+    .await
+    .expect("in time");
+}
+
+#[tokio::test]
 async fn post_echo_streams_10_mib() {
     timeout(LIMIT, async {
         let (server, _) = serve(Arc::default());

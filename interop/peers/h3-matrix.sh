@@ -59,9 +59,9 @@ LEGEND="legend:
            ours, h3curl, aioquic: both ways. quinn (hyperium/h3): table capacity 0 and
            static-only encoding, so the cell checks that our encoder stays static. curl
            (libcurl's nghttp3 setup) allows no table either (checked); whether its encoder
-           inserts (0 or 1 entries, by timing) is not checked. gtlsclient cannot send custom fields (no -H option): its
-           encoder inserts nothing, our encoder must. gtlsserver does not echo fields but
-           its encoder inserts its own response fields.
+           inserts (0 or 1 entries, by timing) is not checked. gtlsclient cannot send
+           custom fields (no -H option): its encoder inserts nothing, our encoder must.
+           gtlsserver does not echo fields but its encoder inserts its own response fields.
   n/a      none: every pair runs every test"
 
 for tool in openssl timeout split; do

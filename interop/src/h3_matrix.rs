@@ -161,3 +161,42 @@ impl ClientExtras {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn echo_fields_repeat_only_x_echo() {
+        let req = http::Request::get("https://h/x")
+            .header("x-echo-a", "1")
+            .header("x-other", "2")
+            .body(())
+            .unwrap();
+        let resp = echo_fields(&req, http::Response::builder())
+            .body(())
+            .unwrap();
+        assert_eq!(resp.headers()["x-echo-a"], "1");
+        assert!(resp.headers().get("x-other").is_none());
+    }
+
+    #[test]
+    fn client_request_is_a_post_with_the_fields_when_uploading() {
+        let extras = ClientExtras {
+            upload: Some(Bytes::from_static(b"abc")),
+            headers: vec![(
+                http::HeaderName::from_static("x-echo-a"),
+                http::HeaderValue::from_static("1"),
+            )],
+        };
+        let req = extras.request("https://h/up".into()).unwrap();
+        assert_eq!(req.method(), http::Method::POST);
+        assert_eq!(req.headers()["x-echo-a"], "1");
+        assert_eq!(req.headers()[http::header::CONTENT_LENGTH], "3");
+        let get = ClientExtras::default()
+            .request("https://h/f".into())
+            .unwrap();
+        assert_eq!(get.method(), http::Method::GET);
+        assert!(get.headers().is_empty());
+    }
+}
