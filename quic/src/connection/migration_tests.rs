@@ -269,11 +269,14 @@ fn validation_timeout_reverts_to_the_old_path() {
         .remote_address()
         == client));
     let waited = p.now - start;
-    // RFC 9000 §8.2.4: max(3*PTO, 6*kInitialRtt) = at least 2 s.
+    // RFC 9000 §8.2.4: three times a PTO computed from kInitialRtt (333 ms + 4 * 166.5 ms
+    // + the peer's 25 ms max_ack_delay): just over 3 s. The address was an attacker's, so the
+    // controller restarted and the current PTO is that one too.
     assert!(
-        waited >= Duration::from_secs(2),
+        waited >= Duration::from_secs(3),
         "reverted after {waited:?}"
     );
+    assert!(waited < Duration::from_secs(4), "reverted after {waited:?}");
     let stats = p.server.conn(s).path_stats();
     assert_eq!(
         (stats.reverted, stats.validation_failures >= 1),

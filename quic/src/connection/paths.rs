@@ -19,7 +19,7 @@ use rand::RngCore;
 use super::{Connection, EndpointEvent, State};
 use crate::crypto::Side;
 use crate::packet::{Header, PacketNumber};
-use crate::recovery::{EcnCodepoint, PacketSpace, PathCongestion, INITIAL_RTT};
+use crate::recovery::{EcnCodepoint, PacketSpace, PathCongestion, RttEstimator, INITIAL_RTT};
 
 /// RFC 9000 §8.2.1: datagrams with PATH_CHALLENGE, and §8.2.2 with PATH_RESPONSE, are expanded
 /// to at least this many bytes unless the anti-amplification limit forbids it.
@@ -132,9 +132,13 @@ impl Connection {
         self.address_validated
     }
 
-    /// RFC 9000 §8.2.4: validation is abandoned after max(3*PTO, 6*kInitialRtt).
+    /// RFC 9000 §8.2.4: "three times the larger of the current PTO or the PTO for the new path
+    /// (using kInitialRtt)" is RECOMMENDED: the new path may be slower than the old one.
     fn validation_timeout(&self) -> Duration {
-        (3 * self.recovery.pto(PacketSpace::Data)).max(6 * INITIAL_RTT)
+        let current = self.recovery.pto(PacketSpace::Data);
+        let ack_delay = current.saturating_sub(self.recovery.rtt().pto_base());
+        let fresh = RttEstimator::new(INITIAL_RTT).pto_base() + ack_delay;
+        3 * current.max(fresh)
     }
 
     /// A PATH_CHALLENGE arrived in a datagram from `self.datagram_remote`.
