@@ -12,9 +12,11 @@
 # only QUIC v1; amplificationlimit (a 9-certificate chain, client datagrams #2-#7 dropped): the
 # server sent at most 3x the bytes of the client's Initial datagrams before the client's first
 # Handshake packet reached it (the proxy's walk; the runner also needs the keys to see the
-# certificate's size, which is not checked here); ipv6 runs over [::1] only. Files, scenarios
-# and timeouts are RUNNER.md's. ecn is reported "unsupported": the proxy does not pass the IP
-# ECN field through (it would arrive bleached, so no endpoint could validate ECN).
+# certificate's size, which is not checked here); ipv6 runs over [::1] only; ecn: the proxy
+# passes the IP ECN field through, and the datagrams each side sent must include ECT(0) or
+# ECT(1) and no CE (that both sent ACK_ECN frames is encrypted, not checked here). Files,
+# scenarios and timeouts are RUNNER.md's. A case a peer does not implement is "unsupported"
+# (aioquic has no ECN).
 #
 # Usage: interop/runner.sh [-c CLIENTS] [-s SERVERS] [-t TESTS] [-g] [-G PAIRS]
 #   CLIENTS/SERVERS: comma lists of ours,aioquic,quinn (default all three)
@@ -135,8 +137,8 @@ scenario_for() {
         *) echo "--scenario simple-p2p" ;;
     esac
 }
-# Cases the proxy cannot reproduce faithfully (see the header).
-unsupported() { [ "$1" = ecn ]; }
+# Cases a client or server does not implement (RUNNER.md §1.11: aioquic lists no ecn).
+unsupported() { [ "$1" = ecn ] && { [ "$2" = aioquic ] || [ "$3" = aioquic ]; }; }
 multiconnect() { [ "$1" = handshakeloss ] || [ "$1" = handshakecorruption ]; }
 timeout_for() { case $1 in handshakeloss | handshakecorruption) echo 300 ;; *) echo 60 ;; esac; }
 
@@ -174,7 +176,7 @@ start_server() { # impl host chacha certs -> sets SERVER_PORT
 # Runs one cell; prints "ok <time>", "FAIL <why>" or "unsupported". Sets LAST_SECONDS.
 run_cell() { # client server test
     local client=$1 server=$2 test=$3 host=127.0.0.1 chacha=0 dir files proxy_port summary certs
-    if unsupported "$test"; then echo "unsupported"; return; fi
+    if unsupported "$test" "$client" "$server"; then echo "unsupported"; return; fi
     [ "$test" = ipv6 ] && host=::1
     [ "$test" = chacha20 ] && chacha=1
     certs=$WORK/certs
@@ -245,6 +247,18 @@ run_cell() { # client server test
 print("unvalidated" if not a["validated"] else "over3x" if a["over_3x"] else "ok", a["server_bytes"], a["client_bytes"])' "$summary")
         read -r amp_verdict amp_server amp_client <<<"$amp"
         if [ "$amp_verdict" != ok ]; then echo "FAIL amp $amp_verdict $amp_server/$amp_client"; return; fi
+    fi
+    if [ "$test" = ecn ]; then
+        # RUNNER.md §2.3 E, the IP half: ECT marks from both sides, never CE.
+        local ecn
+        ecn=$("$PYTHON" -c 'import json,sys; d=json.load(open(sys.argv[1]))
+for side in ("to_server", "to_client"):
+    e = d[side]["ecn"]
+    if e["ce"] or not (e["ect0"] or e["ect1"]):
+        print(side, "ect0=%d ect1=%d ce=%d" % (e["ect0"], e["ect1"], e["ce"])); break
+else:
+    print("ok")' "$summary")
+        if [ "$ecn" != ok ]; then echo "FAIL ecn $ecn"; return; fi
     fi
     rm -rf "$dir/downloads"
     SPAN_MS=$("$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["server_1rtt_span_ms"] or 0)' "$summary")

@@ -717,3 +717,51 @@ async fn server_scids_are_counted_before_corruption() {
     );
     assert_eq!(summary.handshakes(), 1, "{summary}");
 }
+
+#[tokio::test]
+async fn ecn_codepoints_pass_through_and_are_counted() {
+    use quic::recovery::EcnCodepoint;
+    use quic::runtime::udp::{RecvBuffers, Transmit, UdpSocket as QuicSocket};
+    let server = QuicSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    if !server.ecn_recv_enabled() {
+        eprintln!("skipped: this kernel does not report the ECN field");
+        return;
+    }
+    let proxy = start(server.local_addr().unwrap(), Settings::simple_p2p(), 0).await;
+    let client = QuicSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let sent = [EcnCodepoint::Ect0, EcnCodepoint::NotEct, EcnCodepoint::Ect1];
+    for (i, ecn) in sent.into_iter().enumerate() {
+        let payload = [i as u8 + 1; 40];
+        let t = Transmit {
+            destination: proxy.addr,
+            contents: &payload,
+            segment_size: None,
+            ecn,
+        };
+        client.send(&[t]).await.unwrap();
+    }
+    let mut bufs = RecvBuffers::new(&server);
+    let mut got = Vec::new();
+    while got.len() < 3 {
+        tokio::time::timeout(Duration::from_secs(5), server.recv(&mut bufs))
+            .await
+            .expect("datagrams arrive")
+            .unwrap();
+        got.extend(bufs.datagrams().map(|(_, ecn, d)| (d[0], ecn)));
+    }
+    got.sort_by_key(|(first, _)| *first);
+    assert_eq!(
+        got,
+        [
+            (1, EcnCodepoint::Ect0),
+            (2, EcnCodepoint::NotEct),
+            (3, EcnCodepoint::Ect1)
+        ]
+    );
+    let summary = proxy.finish().await;
+    let e = summary.to_server.ecn;
+    assert_eq!((e.not_ect, e.ect0, e.ect1, e.ce), (1, 1, 1, 0), "{summary}");
+    assert!(summary
+        .to_json()
+        .contains("\"ecn\":{\"not_ect\":1,\"ect0\":1,\"ect1\":1,\"ce\":0}"));
+}

@@ -26,9 +26,9 @@
 //! ([`amplification`]), and times the span of the server's 1-RTT packets as delivered to the
 //! client (the runner's goodput and crosstraffic measure).
 //!
-//! Not reproduced: ECN codepoints are not passed through (reading and setting the IP TOS per
-//! datagram needs control messages this `unsafe`-free crate does not use), no pcaps are
-//! written, and crosstraffic's competing TCP flow is absent.
+//! ECN codepoints pass through (the sockets are quic's runtime sockets, which read and set the
+//! IP ECN field) and are counted per direction as sent. Not reproduced: no pcaps are written,
+//! and crosstraffic's competing TCP flow is absent.
 
 pub mod amplification;
 pub mod config;
@@ -44,4 +44,4 @@ pub use config::{Args, ProxyConfig, Rebind, Settings};
 pub use inspect::{inspect_datagram, HeaderStats, PacketCounts};
 pub use probe::{probe_server, wait_probe};
 pub use proxy::Proxy;
-pub use summary::{DirectionSummary, Summary};
+pub use summary::{DirectionSummary, EcnSeen, Summary};

@@ -22,10 +22,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
+use quic::recovery::EcnCodepoint;
+use quic::runtime::udp::{RecvBuffers, Transmit, UdpSocket};
 use quic::testing::network::{Network, SendOutcome};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -41,8 +42,6 @@ pub const CLIENT_SIDE: SocketAddr =
 pub const SERVER_SIDE: SocketAddr =
     SocketAddr::new(IpAddr::V4(Ipv4Addr::new(193, 167, 100, 100)), 443);
 
-/// Largest datagram read from a socket.
-const MAX_DATAGRAM: usize = 65_535;
 /// Server datagrams waiting for the main loop.
 const UPSTREAM_QUEUE: usize = 4096;
 /// Attempts to find an upstream port never used before.
@@ -67,6 +66,7 @@ enum Route {
 struct Upstream {
     client: usize,
     generation: u64,
+    ecn: EcnCodepoint,
     datagram: BytesMut,
 }
 
@@ -81,7 +81,7 @@ struct Client {
 
 enum Event {
     Shutdown,
-    FromClient(io::Result<(usize, SocketAddr)>),
+    FromClient(io::Result<usize>),
     FromServer(Upstream),
     Timer,
 }
@@ -114,7 +114,9 @@ impl Proxy {
     /// Binds the client-facing socket. The link model's clock (blackhole windows, rebind
     /// times) starts now. Must be called inside a tokio runtime.
     pub async fn bind(config: ProxyConfig) -> io::Result<Self> {
-        let listen = UdpSocket::bind(config.listen).await?;
+        // quic's runtime socket: it reads the ECN field of each datagram and sets it on send
+        // (IP_TOS / IPV6_TCLASS), so codepoints pass through as the runner's sim passes them.
+        let listen = UdpSocket::bind(config.listen)?;
         let start = Instant::now();
         let mut network = Network::new(config.seed, start);
         let (to_server, to_client) = config.link_configs();
@@ -166,7 +168,7 @@ impl Proxy {
 
     /// Forwards until `shutdown` completes, then returns the summary.
     pub async fn run(mut self, shutdown: impl Future<Output = ()>) -> io::Result<Summary> {
-        let mut buf = vec![0u8; MAX_DATAGRAM];
+        let mut bufs = RecvBuffers::new(&self.listen);
         tokio::pin!(shutdown);
         loop {
             let wake = match (self.network.next_delivery(), self.next_rebind) {
@@ -180,12 +182,16 @@ impl Proxy {
                 biased;
                 () = &mut shutdown => Event::Shutdown,
                 () = sleep, if wake.is_some() => Event::Timer,
-                r = self.listen.recv_from(&mut buf) => Event::FromClient(r),
+                r = self.listen.recv(&mut bufs) => Event::FromClient(r),
                 Some(up) = self.rx.recv() => Event::FromServer(up),
             };
             match event {
                 Event::Shutdown => break,
-                Event::FromClient(Ok((n, from))) => self.on_client_datagram(from, &buf[..n]),
+                Event::FromClient(Ok(_)) => {
+                    for (from, ecn, datagram) in bufs.datagrams() {
+                        self.on_client_datagram(from, ecn, datagram);
+                    }
+                }
                 Event::FromClient(Err(e)) => eprintln!("impair: client socket: {e}"),
                 Event::FromServer(up) => self.on_server_datagram(up),
                 Event::Timer => {}
@@ -202,7 +208,7 @@ impl Proxy {
         }
     }
 
-    fn on_client_datagram(&mut self, from: SocketAddr, data: &[u8]) {
+    fn on_client_datagram(&mut self, from: SocketAddr, ecn: EcnCodepoint, data: &[u8]) {
         let client = match self.by_addr.get(&from) {
             Some(&c) => c,
             None => match self.add_client(from) {
@@ -215,13 +221,15 @@ impl Proxy {
             },
         };
         self.summary.to_server.headers.observe(data);
+        self.summary.to_server.ecn.count(ecn);
         let keep = self.network.link(CLIENT_SIDE, SERVER_SIDE).corrupt > 0.0
             && is_version_negotiation(data);
         let vn_original = keep.then(|| Bytes::copy_from_slice(data));
-        let outcome = self.network.send(
+        let outcome = self.network.send_ecn(
             Instant::now(),
             CLIENT_SIDE,
             SERVER_SIDE,
+            ecn,
             BytesMut::from(data),
         );
         self.schedule(outcome, || Route::ToServer {
@@ -232,13 +240,18 @@ impl Proxy {
 
     fn on_server_datagram(&mut self, up: Upstream) {
         self.summary.to_client.headers.observe(&up.datagram);
+        self.summary.to_client.ecn.count(up.ecn);
         self.amplification[up.client].server_sent(&up.datagram);
         let keep = self.network.link(SERVER_SIDE, CLIENT_SIDE).corrupt > 0.0
             && is_version_negotiation(&up.datagram);
         let vn_original = keep.then(|| Bytes::copy_from_slice(&up.datagram));
-        let outcome = self
-            .network
-            .send(Instant::now(), SERVER_SIDE, CLIENT_SIDE, up.datagram);
+        let outcome = self.network.send_ecn(
+            Instant::now(),
+            SERVER_SIDE,
+            CLIENT_SIDE,
+            up.ecn,
+            up.datagram,
+        );
         self.schedule(outcome, || Route::ToClient {
             client: up.client,
             generation: up.generation,
@@ -267,7 +280,7 @@ impl Proxy {
                 debug_assert!(false, "a delivered datagram without a route");
                 continue;
             };
-            let mut datagram = d.datagram;
+            let (mut datagram, ecn) = (d.datagram, d.ecn);
             match route {
                 Route::ToServer {
                     client,
@@ -278,7 +291,7 @@ impl Proxy {
                     restore_vn(&mut datagram, vn_original, &mut stats.vn_corruptions_undone);
                     self.amplification[client].client_delivered(&datagram);
                     let socket = &self.clients[client].socket;
-                    match socket.send_to(&datagram, self.config.server).await {
+                    match send(socket, self.config.server, ecn, &datagram).await {
                         Ok(_) => {
                             stats.forwarded += 1;
                             stats.forwarded_bytes += datagram.len() as u64;
@@ -299,7 +312,7 @@ impl Proxy {
                         stats.dropped_nat += 1;
                         continue;
                     }
-                    match self.listen.send_to(&datagram, c.addr).await {
+                    match send(&self.listen, c.addr, ecn, &datagram).await {
                         Ok(_) => {
                             stats.forwarded += 1;
                             stats.forwarded_bytes += datagram.len() as u64;
@@ -351,11 +364,10 @@ impl Proxy {
                     }
                 },
             };
-            let socket = std::net::UdpSocket::bind(SocketAddr::new(ip, 0))?;
+            let socket = UdpSocket::bind(SocketAddr::new(ip, 0))?;
             let port = socket.local_addr()?.port();
             if self.used_ports.insert(port) {
-                socket.set_nonblocking(true)?;
-                return Ok(Arc::new(UdpSocket::from_std(socket)?));
+                return Ok(Arc::new(socket));
             }
         }
         Err(io::Error::new(
@@ -373,23 +385,26 @@ impl Proxy {
         let tx = self.tx.clone();
         let server = self.config.server;
         tokio::spawn(async move {
-            let mut buf = vec![0u8; MAX_DATAGRAM];
+            let mut bufs = RecvBuffers::new(&socket);
             loop {
-                let Ok((n, from)) = socket.recv_from(&mut buf).await else {
+                if socket.recv(&mut bufs).await.is_err() {
                     tokio::time::sleep(Duration::from_millis(1)).await;
                     continue;
-                };
-                // The NAT only lets the server's datagrams through.
-                if from.ip() != server.ip() || from.port() != server.port() {
-                    continue;
                 }
-                let up = Upstream {
-                    client,
-                    generation,
-                    datagram: BytesMut::from(&buf[..n]),
-                };
-                if tx.send(up).await.is_err() {
-                    return;
+                for (from, ecn, datagram) in bufs.datagrams() {
+                    // The NAT only lets the server's datagrams through.
+                    if from.ip() != server.ip() || from.port() != server.port() {
+                        continue;
+                    }
+                    let up = Upstream {
+                        client,
+                        generation,
+                        ecn,
+                        datagram: BytesMut::from(datagram),
+                    };
+                    if tx.send(up).await.is_err() {
+                        return;
+                    }
                 }
             }
         })
@@ -471,6 +486,22 @@ fn restore_vn(datagram: &mut BytesMut, original: Option<Bytes>, undone: &mut u64
             *undone += 1;
         }
     }
+}
+
+/// Sends one datagram with its ECN codepoint.
+async fn send(
+    socket: &UdpSocket,
+    to: SocketAddr,
+    ecn: EcnCodepoint,
+    datagram: &[u8],
+) -> io::Result<()> {
+    let transmit = Transmit {
+        destination: to,
+        contents: datagram,
+        segment_size: None,
+        ecn,
+    };
+    socket.send(&[transmit]).await
 }
 
 /// Whether a datagram holds a 1-RTT packet: it starts with a short header, or one follows

@@ -7,6 +7,7 @@
 use std::fmt::{self, Write as _};
 use std::time::Duration;
 
+use quic::recovery::EcnCodepoint;
 use quic::testing::network::LinkStats;
 
 use super::amplification::Amplification;
@@ -32,6 +33,33 @@ pub struct DirectionSummary {
     pub forwarded_bytes: u64,
     /// Header statistics of the datagrams as the sender sent them (before impairment).
     pub headers: HeaderStats,
+    /// ECN codepoints of the datagrams as the sender sent them.
+    pub ecn: EcnSeen,
+}
+
+/// Datagrams per ECN codepoint of the IP header.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EcnSeen {
+    /// Not-ECT (or not reported by the kernel).
+    pub not_ect: u64,
+    /// ECT(0).
+    pub ect0: u64,
+    /// ECT(1).
+    pub ect1: u64,
+    /// CE.
+    pub ce: u64,
+}
+
+impl EcnSeen {
+    /// Counts one datagram.
+    pub fn count(&mut self, ecn: EcnCodepoint) {
+        match ecn {
+            EcnCodepoint::NotEct => self.not_ect += 1,
+            EcnCodepoint::Ect0 => self.ect0 += 1,
+            EcnCodepoint::Ect1 => self.ect1 += 1,
+            EcnCodepoint::Ce => self.ce += 1,
+        }
+    }
 }
 
 impl DirectionSummary {
@@ -81,7 +109,13 @@ impl DirectionSummary {
         join(out, self.headers.versions.iter(), |out, v| {
             let _ = write!(out, "\"{v:#010x}\"");
         });
-        out.push_str("],\"initial_scids\":[");
+        let e = &self.ecn;
+        let _ = write!(
+            out,
+            "],\"ecn\":{{\"not_ect\":{},\"ect0\":{},\"ect1\":{},\"ce\":{}}}",
+            e.not_ect, e.ect0, e.ect1, e.ce
+        );
+        out.push_str(",\"initial_scids\":[");
         join(out, self.headers.initial_scids.iter(), |out, cid| {
             let _ = write!(out, "\"{}\"", hex(cid));
         });
@@ -228,6 +262,12 @@ impl fmt::Display for Summary {
                 .iter()
                 .map(|v| format!("{v:#010x}"))
                 .collect();
+            let e = &d.ecn;
+            writeln!(
+                f,
+                "    ECN as sent: not-ECT {}, ECT(0) {}, ECT(1) {}, CE {}",
+                e.not_ect, e.ect0, e.ect1, e.ce
+            )?;
             writeln!(
                 f,
                 "    packets: {}; versions: {}; initial SCIDs: {}",
