@@ -272,7 +272,16 @@ impl Connection {
         let mut sent = SentFrames::default();
         let mut ack_eliciting = false;
 
-        // ACK first: it is small and lets the peer free state (RFC 9000 §13.2.1).
+        if id == PacketSpace::Data && self.handshake_complete && self.challenge_pending() {
+            // A PATH_CHALLENGE owed on a new path goes first, whatever the window (it has its
+            // own timer, paths.rs): a large ACK must not crowd it out of a datagram that the
+            // anti-amplification limit keeps small, so the first packet to a new address
+            // always carries it.
+            let before = buf.len();
+            self.write_current_challenge(now, buf, end);
+            ack_eliciting = buf.len() > before;
+        }
+        // ACK next: it is small and lets the peer free state (RFC 9000 §13.2.1).
         self.write_ack(now, id, buf, end, &mut sent);
 
         if cc_open {
@@ -286,10 +295,6 @@ impl Connection {
             if ack_eliciting {
                 self.space_mut(id).ping_pending = false;
             }
-        } else if id == PacketSpace::Data && self.handshake_complete && self.challenge_pending() {
-            let before = buf.len();
-            self.write_current_challenge(now, buf, end);
-            ack_eliciting = buf.len() > before;
         }
         if buf.len() == start + partial.header_len {
             buf.truncate(start);
@@ -382,9 +387,6 @@ impl Connection {
                 // a non-probing packet too, which moves a peer that followed a forged copy of
                 // our packets back to this path. PING is the smallest non-probing frame.
                 buf.push(0x01);
-            }
-            if self.handshake_complete {
-                self.write_current_challenge(now, buf, end);
             }
         }
         // CRYPTO data of this level.
