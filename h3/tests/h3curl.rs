@@ -280,6 +280,18 @@ async fn request_options() {
         let mut want = b"POST /echo\ncontent-type=application/octet-stream\nuser-agent=h3curl/0.1.0\n".to_vec();
         want.extend_from_slice(b"line1\nline2\n\x00\xff");
         assert_eq!(o.stdout, want);
+        // -v says when the whole body was sent, like curl, and how QPACK was used.
+        let o = h3curl(
+            &["-v", "-k", "--data-binary", "@body.bin", &f.url("/echo")],
+            &f.dir,
+        )
+        .await;
+        let err = stderr(&o);
+        assert!(
+            err.contains("* upload completely sent off: 14 bytes"),
+            "{err}"
+        );
+        assert!(err.contains("* QPACK dynamic table: encoder_inserts="), "{err}");
     })
     .await
     .unwrap();

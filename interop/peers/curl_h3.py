@@ -84,6 +84,9 @@ def main() -> int:
             print(f"curl_h3: error: bad URL {url!r}", file=sys.stderr)
             return 2
         paths.append(path)
+    if args.upload and not os.path.isfile(args.upload):
+        print(f"curl_h3: error: --upload {args.upload}: not a file", file=sys.stderr)
+        return 2
     try:
         failures = asyncio.run(
             asyncio.wait_for(fetch_all(args, paths), timeout=args.timeout + 5)
