@@ -101,6 +101,19 @@ async fn handle(req: Request<()>, stream: RequestStream, hooks: Arc<Hooks>) {
                 .unwrap();
             stream.finish().unwrap();
         }
+        "/many-hints" => {
+            // More interim responses than a client keeps unread (32): the oldest go.
+            for i in 0..40 {
+                let hint = Response::builder()
+                    .status(103)
+                    .header("x-hint", i)
+                    .body(())
+                    .unwrap();
+                stream.send_response(hint).unwrap();
+            }
+            stream.send_response(ok()).unwrap();
+            stream.finish().unwrap();
+        }
         "/slow" => {
             hooks.slow_arrived.notify_one();
             hooks.slow_release.notified().await;
@@ -197,6 +210,27 @@ async fn interim_responses() {
         assert_eq!(s.recv_response().await.unwrap().status(), 200);
         assert!(s.recv_informational().await.unwrap().is_none());
         assert_eq!(body(&s).await, b"hinted");
+
+        // Unread interim responses are bounded: the last 32 are kept.
+        let s = client.send_request(get("/many-hints")).await.unwrap();
+        s.finish().unwrap();
+        assert_eq!(s.recv_response().await.unwrap().status(), 200);
+        let s2 = client.send_request(get("/many-hints")).await.unwrap();
+        s2.finish().unwrap();
+        // Wait for the final response without taking it, so that nothing is read early.
+        while s2.recv_data().await.unwrap().is_some() {}
+        let mut seen = Vec::new();
+        while let Some(hint) = s2.recv_informational().await.unwrap() {
+            seen.push(
+                hint.headers()["x-hint"]
+                    .to_str()
+                    .unwrap()
+                    .parse::<u32>()
+                    .unwrap(),
+            );
+        }
+        assert_eq!(seen, (8..40).collect::<Vec<_>>());
+        assert_eq!(s2.recv_response().await.unwrap().status(), 200);
 
         // A response without interim ones.
         let s = client.send_request(get("/hello")).await.unwrap();
