@@ -58,11 +58,21 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
     }
 }
 
+/// Appends `b` as two lowercase hex digits (a `format!` per byte was a String allocation
+/// per byte on every proxied request).
+fn push_hex(out: &mut String, b: u8) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    out.push(char::from(DIGITS[usize::from(b >> 4)]));
+    out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+}
+
 fn hex_id(bytes: usize) -> String {
     let mut rng = rand::rng();
-    (0..bytes)
-        .map(|_| format!("{:02x}", rng.random::<u8>()))
-        .collect()
+    let mut out = String::with_capacity(bytes * 2);
+    for _ in 0..bytes {
+        push_hex(&mut out, rng.random::<u8>());
+    }
+    out
 }
 
 /// A random UUID v4, as Envoy generates for x-request-id.
@@ -70,7 +80,10 @@ pub fn uuid_v4() -> String {
     let mut b: [u8; 16] = rand::rng().random();
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    let mut h = String::with_capacity(32);
+    for x in b {
+        push_hex(&mut h, x);
+    }
     format!(
         "{}-{}-{}-{}-{}",
         &h[0..8],
@@ -198,6 +211,15 @@ mod tests {
         forwarded(&mut h, "127.0.0.1".parse().unwrap(), "https");
         assert_eq!(h[&X_FORWARDED_FOR], "10.0.0.1, 127.0.0.1");
         assert_eq!(h[&X_FORWARDED_PROTO], "https");
+    }
+
+    #[test]
+    fn push_hex_matches_format() {
+        for b in 0..=u8::MAX {
+            let mut s = String::new();
+            push_hex(&mut s, b);
+            assert_eq!(s, format!("{b:02x}"));
+        }
     }
 
     #[test]
