@@ -182,7 +182,7 @@ start_server() { # impl family
         if [ "$impl" = ngtcp2 ]; then
             # gtlsserver prints nothing when quiet: wait for its UDP socket.
             if ss -uanp 2>/dev/null | grep -q ":$port .*pid=$!,"; then ready=1; break; fi
-        elif grep -q 'serving' "$log"; then
+        elif grep -qs 'serving' "$log"; then
             ready=1
             break
         fi
