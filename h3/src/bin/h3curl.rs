@@ -257,8 +257,12 @@ impl App {
             }
         }
         for ((host, _), (endpoint, client, n)) in self.conns.drain() {
-            let _ = tokio::time::timeout(Duration::from_secs(2), client.shutdown()).await;
+            let drained = tokio::time::timeout(Duration::from_secs(2), client.shutdown()).await;
             if self.args.verbose {
+                // A stall here once cost every h3curl run 3 s unseen: say so.
+                if drained.is_err() {
+                    eprintln!("* Graceful close of connection #{n} timed out after 2 s");
+                }
                 // Whether header compression used the dynamic table (interop checks read it).
                 eprintln!("* QPACK dynamic table: {}", client.qpack_stats());
                 eprintln!("* Connection #{n} to host {host} closed");
