@@ -234,3 +234,63 @@ fn a_resumed_tls_session_authenticates_the_new_connection_ids() {
         });
     }
 }
+
+#[test]
+fn every_client_initial_before_the_server_answers_carries_the_client_hello() {
+    use crate::testing::pair::{client_config, server_config};
+    // RFC 9000 §17.2.2: with the first Initial lost, each PTO probe may be the first datagram
+    // the server sees, so each must be able to start the handshake on its own (a bare PING
+    // is refused by servers such as aioquic). A fresh server endpoint per datagram shows it:
+    // only a ClientHello gets the server's first flight (Initial + Handshake, > 1,000 bytes).
+    let server_cfg = server_config(&[b"hq-interop"], Default::default());
+    let mut ep = Endpoint::new(
+        EndpointConfig {
+            rng_seed: 5,
+            ..EndpointConfig::default()
+        },
+        false,
+    );
+    let mut now = std::time::Instant::now();
+    let config = client_config(&[b"hq-interop"], Default::default());
+    let (_, mut client) = ep.connect(now, &config, addr(), "localhost").unwrap();
+    let mut buf = Vec::new();
+    let mut datagrams = Vec::new();
+    for _ in 0..3 {
+        // The previous flight is lost; the probe timer fires.
+        while let Some(t) = client.poll_transmit(now, &mut buf) {
+            datagrams.push(buf[..t.size].to_vec());
+        }
+        now = client.poll_timeout().expect("a probe timer");
+        client.handle_timeout(now);
+    }
+    while let Some(t) = client.poll_transmit(now, &mut buf) {
+        datagrams.push(buf[..t.size].to_vec());
+    }
+    assert!(datagrams.len() >= 4, "{} datagrams", datagrams.len());
+    let client_addr: SocketAddr = "127.0.0.1:5555".parse().unwrap();
+    let mut answers = Vec::new();
+    for (i, d) in datagrams.iter().enumerate() {
+        // Only the datagram's first packet (zero padding after it): some servers require the
+        // CRYPTO frame in the first packet they see.
+        let (_, rest) = PartialDecode::new(BytesMut::from(&d[..]), 8, false).unwrap();
+        let mut first = d[..d.len() - rest.map_or(0, |r| r.len())].to_vec();
+        first.resize(d.len(), 0);
+        let mut server = Endpoint::new(EndpointConfig::default(), true);
+        let Some(DatagramEvent::NewConnection(incoming)) =
+            server.handle(client_addr, BytesMut::from(&first[..]))
+        else {
+            panic!("datagram {i} does not start a connection attempt");
+        };
+        let (_, mut conn) = server.accept(now, incoming, &server_cfg).unwrap();
+        let mut sent = 0;
+        let mut out = Vec::new();
+        while let Some(t) = conn.poll_transmit(now, &mut out) {
+            sent += t.size;
+        }
+        answers.push(sent);
+    }
+    assert!(
+        answers.iter().all(|&a| a > 1000),
+        "bytes the server answered to each client datagram: {answers:?}"
+    );
+}
