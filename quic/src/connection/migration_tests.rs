@@ -125,6 +125,11 @@ fn nat_port_rebinding_mid_transfer_keeps_congestion_state() {
     let stats = server.path_stats();
     assert_eq!(stats.migrations, 1);
     assert!(stats.validated >= 1, "{stats:?}");
+    // The move came with a small ACK-only datagram, so the first challenge on the new path fit
+    // in three times that; its answer lifted the limit, and RFC 9000 §8.2.1's second
+    // validation in a 1200-byte datagram followed. The third challenge went to the old path
+    // (§9.3.3), which the NAT no longer maps.
+    assert_eq!(stats.challenges_sent, 3, "{stats:?}");
     assert_eq!(stats.reverted, 0);
     // RFC 9000 §9.4: only the port changed, so the congestion controller was kept: a reset
     // one restarts at the initial window (12000 bytes), far below what the transfer reached.

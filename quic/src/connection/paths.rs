@@ -33,8 +33,9 @@ const MAX_OFF_PATH_RESPONSES: usize = 4;
 #[derive(Debug)]
 pub(super) struct Validation {
     addr: SocketAddr,
-    /// The data of every PATH_CHALLENGE sent for it, newest last.
-    tokens: Vec<[u8; 8]>,
+    /// The data of every PATH_CHALLENGE sent for it, newest last, with whether its datagram
+    /// was expanded to 1200 bytes.
+    tokens: Vec<([u8; 8], bool)>,
     /// A PATH_CHALLENGE is owed now.
     send_pending: bool,
     /// When to send the next one if no response has come.
@@ -55,14 +56,23 @@ impl Validation {
     }
 
     /// A new challenge's data from the connection's seeded RNG (RFC 9000 §8.2.1: "unpredictable").
-    fn new_token(&mut self, rng: &mut impl RngCore) -> [u8; 8] {
+    fn new_token(&mut self, rng: &mut impl RngCore, full_size: bool) -> [u8; 8] {
         let mut data = [0u8; 8];
         rng.fill_bytes(&mut data);
         if self.tokens.len() == MAX_TOKENS {
             self.tokens.remove(0);
         }
-        self.tokens.push(data);
+        self.tokens.push((data, full_size));
         data
+    }
+
+    /// Whether `data` answers one of our challenges, and if so whether that one went in a
+    /// 1200-byte datagram.
+    fn answered(&self, data: &[u8; 8]) -> Option<bool> {
+        self.tokens
+            .iter()
+            .find(|(t, _)| t == data)
+            .map(|&(_, full)| full)
     }
 
     fn timer(&self) -> Instant {
@@ -170,12 +180,22 @@ impl Connection {
     /// RFC 9000 §8.2.3: a PATH_RESPONSE on any path validates the path its challenge was sent
     /// on; one that matches nothing is ignored.
     pub(super) fn on_path_response(&mut self, now: Instant, data: [u8; 8]) {
-        if self
-            .paths
-            .current
-            .as_ref()
-            .is_some_and(|v| v.tokens.contains(&data))
-        {
+        let current = self.paths.current.as_ref().and_then(|v| v.answered(&data));
+        if current == Some(false) {
+            // The peer owns the address, so the amplification limit goes; but the challenge
+            // went in a datagram the limit kept under 1200 bytes, so the path MTU is not
+            // validated: RFC 9000 §8.2.1 "the endpoint MUST perform a second path validation
+            // by sending a PATH_CHALLENGE frame in a datagram of at least 1200 bytes".
+            self.address_validated = true;
+            self.recovery.set_amplification_blocked(now, false);
+            let timeout = self.validation_timeout();
+            if let Some(v) = &mut self.paths.current {
+                v.tokens.clear();
+                v.send_pending = true;
+                v.deadline = now + timeout;
+            }
+            tracing::debug!(remote = %self.remote, "peer address validated, path MTU next");
+        } else if current == Some(true) {
             self.paths.current = None;
             // The new address is now the last validated one: the old one is no longer needed.
             self.paths.prev = None;
@@ -188,7 +208,7 @@ impl Connection {
             .paths
             .old
             .as_ref()
-            .is_some_and(|v| v.tokens.contains(&data))
+            .is_some_and(|v| v.answered(&data).is_some())
         {
             // The previous path still works; it stays the one to return to.
             self.paths.old = None;
@@ -331,8 +351,15 @@ impl Connection {
         self.paths.current.as_ref().is_some_and(|v| v.send_pending)
     }
 
-    /// Writes the PATH_CHALLENGE owed on the current path, if any.
-    pub(super) fn write_current_challenge(&mut self, now: Instant, buf: &mut Vec<u8>, end: usize) {
+    /// Writes the PATH_CHALLENGE owed on the current path, if any; `full_size` tells whether
+    /// the datagram will be expanded to 1200 bytes.
+    pub(super) fn write_current_challenge(
+        &mut self,
+        now: Instant,
+        buf: &mut Vec<u8>,
+        end: usize,
+        full_size: bool,
+    ) {
         if end.saturating_sub(buf.len()) < 9 {
             return;
         }
@@ -340,7 +367,7 @@ impl Connection {
         let Some(v) = self.paths.current.as_mut().filter(|v| v.send_pending) else {
             return;
         };
-        let data = v.new_token(&mut self.rng);
+        let data = v.new_token(&mut self.rng, full_size);
         v.send_pending = false;
         v.next_send = now + pto;
         crate::frame::Frame::PathChallenge(data).encode(buf);
@@ -364,7 +391,8 @@ impl Connection {
         } else {
             let pto = self.recovery.pto(PacketSpace::Data);
             let v = self.paths.old.as_mut().filter(|v| v.send_pending)?;
-            let data = v.new_token(&mut self.rng);
+            // Its datagram is expanded to 1200 bytes below: no limit on a validated path.
+            let data = v.new_token(&mut self.rng, true);
             v.send_pending = false;
             v.next_send = now + pto;
             self.paths.stats.challenges_sent += 1;

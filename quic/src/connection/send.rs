@@ -278,7 +278,8 @@ impl Connection {
             // anti-amplification limit keeps small, so the first packet to a new address
             // always carries it.
             let before = buf.len();
-            self.write_current_challenge(now, buf, end);
+            let full_size = pad_to.is_some_and(|t| t >= MIN_INITIAL_DATAGRAM);
+            self.write_current_challenge(now, buf, end, full_size);
             ack_eliciting = buf.len() > before;
         }
         // ACK next: it is small and lets the peer free state (RFC 9000 §13.2.1).
