@@ -12,7 +12,9 @@
 #   - the gateway (`gateway run`, release build) with a Gateway + VirtualService routing
 #     bench.quic-corp.com/ to that upstream, HTTPS on TCP (h2) and its HTTP/3 mirror on UDP;
 #   - nginx terminating TLS + HTTP/2 and proxy_passing HTTP/1.1 keep-alive to the same upstream,
-#     `worker_processes auto` (as many as the gateway's tokio workers: one per core);
+#     `worker_processes auto` (as many as the gateway's tokio workers: one per core). One client
+#     connection is served by one nginx worker (one core), while the gateway spreads a
+#     connection's request and upstream tasks over its workers: compare cpu us/req too;
 #   - one ECDSA P-256 CA and leaf (openssl) shared by both proxies; access logs off in both.
 # The load generator is `gateway_load` (benches/src/bin/gateway_load.rs). With h2load
 # (Debian nghttp2-client) installed, its HTTP/2 numbers are printed too as a cross-check
