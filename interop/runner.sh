@@ -37,7 +37,7 @@ BIN=${RUNNER_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release}
 PYTHON=${PYTHON:-python3}
 CLIENTS=ours,aioquic,quinn
 SERVERS=ours,aioquic,quinn
-ALL_TESTS=handshake,transfer,longrtt,chacha20,multiplexing,blackhole,ecn,amplificationlimit,handshakeloss,transferloss,handshakecorruption,transfercorruption,ipv6
+ALL_TESTS=handshake,transfer,longrtt,chacha20,multiplexing,blackhole,ecn,amplificationlimit,handshakeloss,transferloss,handshakecorruption,transfercorruption,ipv6,rebind-port,rebind-addr
 TESTS=$ALL_TESTS
 GOODPUT=0
 GOODPUT_PAIRS=
@@ -126,11 +126,12 @@ files_for() {
         ecn) mkfile e-100k 102400; echo e-100k ;;
         amplificationlimit) mkfile a-5k 5120; echo a-5k ;;
         goodput | goodput-loss) mkfile g-10m 10485760; echo g-10m ;;
+        rebind-port | rebind-addr) mkfile r-10m 10485760; echo r-10m ;;
     esac
 }
 scenario_for() {
     case $1 in
-        longrtt | blackhole | handshakeloss | transferloss | handshakecorruption | transfercorruption) echo "--scenario $1" ;;
+        longrtt | blackhole | handshakeloss | transferloss | handshakecorruption | transfercorruption | rebind-port | rebind-addr) echo "--scenario $1" ;;
         amplificationlimit) echo "--scenario droplist" ;;
         # Not a runner scenario: the second goodput condition, 1% loss each way.
         goodput-loss) echo "--scenario simple-p2p --drop-rate-to-server 1% --drop-rate-to-client 1%" ;;
@@ -240,6 +241,13 @@ run_cell() { # client server test
     # VER (RUNNER.md §2.2): only QUIC v1 in this set of tests.
     versions=$(grep -o '"versions":[^]]*]' "$summary" | grep -o '0x[0-9a-f]*' | sort -u | tr '\n' ' ')
     if [ "$versions" != "0x00000001 " ]; then echo "FAIL versions $versions"; return; fi
+    if [[ $test == rebind-* ]]; then
+        # BP/BA (RUNNER.md §2.3): the NAT must have moved the client at least once while the
+        # transfer ran (PATH_CHALLENGE/RESPONSE are encrypted: not checked here).
+        local rebinds
+        rebinds=$("$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["rebinds"])' "$summary" 2>/dev/null || echo 0)
+        if [ "$rebinds" -lt 1 ]; then echo "FAIL no rebind happened"; return; fi
+    fi
     if [ "$test" = amplificationlimit ]; then
         # RUNNER.md §2.3 A: the budget walk up to the client's second flight.
         local amp
