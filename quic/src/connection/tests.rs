@@ -47,7 +47,12 @@ pub(super) fn server_handle(p: &Pair) -> ConnectionHandle {
 }
 
 /// Writes `data` on a new client stream, reads everything on the server, returns what arrived.
-pub(super) fn transfer(p: &mut Pair, h: ConnectionHandle, data: &Bytes, limit: Duration) -> Vec<u8> {
+pub(super) fn transfer(
+    p: &mut Pair,
+    h: ConnectionHandle,
+    data: &Bytes,
+    limit: Duration,
+) -> Vec<u8> {
     let id = p.client.conn(h).open_stream(Dir::Uni).expect("stream");
     let mut written = 0;
     let mut received = Vec::with_capacity(data.len());
