@@ -286,6 +286,17 @@ impl Connection {
         self.write_ack(now, id, buf, end, &mut sent);
 
         if cc_open {
+            if id != PacketSpace::Data
+                && self.recovery.probes_pending(id) > 0
+                && !self.space(id).ping_pending
+                && !self.space(id).crypto_send.has_pending()
+            {
+                // The second probe of a PTO (RFC 9002 §6.2.4) carries the handshake data again
+                // rather than a bare PING: either datagram alone then moves the handshake on
+                // when the other is lost, and a server that sees only the second must still
+                // find a CRYPTO frame in the client's first Initial (RFC 9000 §17.2.2).
+                self.space_mut(id).crypto_send.resend_all();
+            }
             ack_eliciting |= self.write_eliciting_frames(now, id, buf, end, &mut sent);
             let probe = self.space(id).ping_pending || self.recovery.probes_pending(id) > 0;
             if probe && !ack_eliciting && buf.len() < end {

@@ -574,3 +574,52 @@ fn client_datagrams_with_initial_packets_are_padded() {
     // RFC 9000 §14.1.
     assert!(sizes.iter().all(|&n| n >= 1200), "{sizes:?}");
 }
+
+#[test]
+fn every_client_initial_probe_carries_crypto_data() {
+    use crate::crypto::{initial_keys, Side};
+    use crate::frame::FrameIter;
+    use crate::packet::{PacketType, PartialDecode};
+    use crate::testing::network::Meta;
+    use crate::version::Version;
+    use bytes::BytesMut;
+    use std::sync::{Arc, Mutex};
+
+    // The ClientHello and the first PTO probe are lost: what reaches the server first is the
+    // second probe of that PTO, which must carry CRYPTO too (RFC 9000 §17.2.2; aioquic closes
+    // with PROTOCOL_VIOLATION otherwise).
+    let (mut p, h) = pair(35);
+    let carried = Arc::new(Mutex::new(Vec::new()));
+    let seen = carried.clone();
+    let original_dcid = Arc::new(Mutex::new(None));
+    let (client, server) = (p.client.addr, p.server.addr);
+    p.network
+        .set_filter(client, server, move |m: &Meta, d: &[u8]| {
+            let Ok((partial, _)) = PartialDecode::new(BytesMut::from(d), 8, false) else {
+                return false;
+            };
+            let dcid = *partial.header().dst_cid();
+            let mut first = original_dcid.lock().unwrap();
+            if *first.get_or_insert(dcid) != dcid {
+                // Later Initials go to the server's ID and are protected with the same keys,
+                // but by then the server has seen the ClientHello.
+                return false;
+            }
+            let keys = initial_keys(Version::V1, &dcid, Side::Client);
+            let keys = keys.local;
+            let mut packet = partial.finish(|s| keys.header.mask(s), 0).unwrap();
+            let (n, hl) = (packet.number, packet.header_len());
+            let len = keys
+                .packet
+                .decrypt_in_place(n, hl, packet.data_mut())
+                .unwrap();
+            let has_crypto = FrameIter::new(packet.into_payload(len), PacketType::Initial)
+                .any(|f| matches!(f, Ok(Frame::Crypto(_))));
+            seen.lock().unwrap().push((m.index, has_crypto));
+            m.index <= 2
+        });
+    assert!(p.drive_until(Duration::from_secs(10), |p| connected(p, h)));
+    let carried = carried.lock().unwrap();
+    assert!(carried.len() >= 3, "{carried:?}");
+    assert!(carried.iter().all(|&(_, c)| c), "{carried:?}");
+}
