@@ -27,7 +27,8 @@
 #       its client-side capture); prints the mean and sample deviation in Mbit/s per pair
 #   -G: the goodput pairs, comma list of CLIENT:SERVER (default every CLIENTS x SERVERS)
 # Needs: interop/install-peers.sh done; cargo build --release -p interop (quic-interop, impair).
-# Environment: PYTHON, KEEP=1 keeps the work dir, GOODPUT_RUNS (default 5, as the runner),
+# Environment: PYTHON, KEEP=1 keeps the work dir, GOODPUT_RUNS (default 5, as the runner;
+# run i uses proxy seed SEED+i-1), SEED (the proxy's seed, default 1),
 # RUNNER_BIN (directory of the binaries; default target/release).
 set -euo pipefail
 
@@ -293,6 +294,7 @@ done
 
 if [ "$GOODPUT" = 1 ]; then
     runs=${GOODPUT_RUNS:-5}
+    goodput_seed=${SEED:-1}
     if [ -z "$GOODPUT_PAIRS" ]; then
         for c in "${CLIENTS[@]}"; do for s in "${SERVERS[@]}"; do GOODPUT_PAIRS+="${GOODPUT_PAIRS:+,}$c:$s"; done; done
     fi
@@ -306,10 +308,12 @@ if [ "$GOODPUT" = 1 ]; then
         printf '%-8s %-8s' "$c" "$s"
         for scenario in goodput goodput-loss; do
             rates=()
-            for _ in $(seq "$runs"); do
-                # run_cell sets SPAN_MS; it runs in this shell for that (no $(...)).
+            for run in $(seq "$runs"); do
+                # run_cell sets SPAN_MS; it runs in this shell for that (no $(...)). Each run
+                # gets its own proxy seed (the same set for every pair), so the mean covers
+                # several loss patterns rather than one replayed five times.
                 SPAN_MS=0
-                run_cell "$c" "$s" "$scenario" >"$WORK/cell.out"
+                SEED=$((goodput_seed + run - 1)) run_cell "$c" "$s" "$scenario" >"$WORK/cell.out"
                 r=$(cat "$WORK/cell.out")
                 if [[ $r == ok* ]] && [ "$SPAN_MS" != 0 ]; then
                     rates+=("$(awk -v ms="$SPAN_MS" 'BEGIN{ printf "%.3f", 10485760*8/(ms*1000) }')")
