@@ -116,9 +116,30 @@ pub async fn serve(plan: ServerPlan) -> Result<(), String> {
             while let Ok((send, recv)) = conn.accept_bi().await {
                 tokio::spawn(serve_stream(www.clone(), send, recv));
             }
+            log_connection_end(&conn);
         });
     }
     Ok(())
+}
+
+/// One line per connection in the server's log: how the sender fared (for the runner's
+/// loss cases and goodput runs, where the proxy sees only datagrams).
+fn log_connection_end(conn: &Connection) {
+    let s = conn.stats();
+    let r = conn.recovery_stats();
+    println!(
+        "quic-interop: connection from {} ended: {} datagrams sent ({} bytes), {} received; \
+         {} packets lost ({} spurious), {} congestion events, {} PTOs, {} persistent congestion",
+        conn.remote_address(),
+        s.datagrams_sent,
+        s.bytes_sent,
+        s.datagrams_received,
+        r.lost_packets,
+        r.spurious_losses,
+        r.congestion_events,
+        r.ptos,
+        r.persistent_congestion,
+    );
 }
 
 async fn serve_stream(www: Arc<PathBuf>, mut send: SendStream, mut recv: RecvStream) {

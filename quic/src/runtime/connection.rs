@@ -193,6 +193,16 @@ impl Connection {
         })
     }
 
+    /// Loss-recovery counters: packets lost, spurious losses, PTOs, congestion events (final
+    /// ones once the connection is gone).
+    pub fn recovery_stats(&self) -> crate::recovery::RecoveryStats {
+        self.with(false, |cs| {
+            cs.conn
+                .as_ref()
+                .map_or(cs.recovery_stats, CoreConnection::recovery_stats)
+        })
+    }
+
     /// Path counters: peer address changes and validations (RFC 9000 §8.2, §9.3); zero once
     /// the connection is gone.
     pub fn path_stats(&self) -> crate::connection::PathStats {

@@ -21,7 +21,7 @@ use super::protocol::AppProtocol;
 use super::udp::{self, RecvBuffers, UdpSocket, MAX_GSO_PAYLOAD};
 use crate::connection::{Connection, ConnectionError, ConnectionStats, Event, ServerConfig};
 use crate::endpoint::{ConnectionHandle, DatagramEvent, Endpoint};
-use crate::recovery::EcnCodepoint;
+use crate::recovery::{EcnCodepoint, RecoveryStats};
 use crate::stream::{Dir, StreamEvent, StreamId};
 use crate::{TransportError, VarInt};
 
@@ -183,6 +183,7 @@ impl State {
                 handle,
                 alpn: None,
                 stats: ConnectionStats::default(),
+                recovery_stats: RecoveryStats::default(),
                 connected: false,
                 error: None,
                 has_app,
@@ -212,6 +213,8 @@ pub(super) struct ConnState {
     pub alpn: Option<Vec<u8>>,
     /// Final counters, once the core connection is gone.
     pub stats: ConnectionStats,
+    /// Final loss-recovery counters, once the core connection is gone.
+    pub recovery_stats: RecoveryStats,
     pub connected: bool,
     pub error: Option<ConnectionError>,
     /// Whether an application handle exists (or the connection waits in the accept queue).
@@ -591,6 +594,7 @@ impl State {
             };
             if conn.is_drained() {
                 cs.stats = conn.stats();
+                cs.recovery_stats = conn.recovery_stats();
                 if cs.error.is_none() {
                     let e = conn.error().cloned().unwrap_or(ConnectionError::TimedOut);
                     cs.set_error(e);
