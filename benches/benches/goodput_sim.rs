@@ -1,6 +1,8 @@
-//! The interop runner's goodput measurement (RUNNER.md §3) on the simulated network, for our
-//! own sender: 10 MiB over `simple-p2p` (10 Mbit/s, 15 ms one-way, 25-packet drop-tail queue),
-//! clean and with 1% random loss each way, for each congestion controller, over several seeds.
+//! The interop runner's goodput measurement (RUNNER.md §3) on the simulated network: 10 MiB
+//! over `simple-p2p` (10 Mbit/s, 15 ms one-way, 25-packet drop-tail queue), clean and with 1%
+//! random loss each way, over several seeds, for our sender with each congestion controller
+//! and for quinn (quinn-proto's sans-IO core at both ends, its defaults) on the same links
+//! with the same seeds.
 //! Deterministic (virtual clock, seeded loss), so a change to recovery or congestion control
 //! can be judged in seconds without the noise of the loopback runner.
 //!
@@ -22,6 +24,9 @@ use quic::stream::Dir;
 use quic::testing::network::{LinkConfig, Meta};
 use quic::testing::pair::{client_config, server_config, Pair};
 use std::sync::{Arc, Mutex};
+
+#[path = "quinn_sim.rs"]
+mod quinn_sim;
 
 const FILE: usize = 10 << 20;
 
@@ -116,6 +121,53 @@ fn run(seed: u64, congestion: CongestionConfig, loss: f64) -> Run {
     }
 }
 
+/// The same transfer with quinn at both ends (quinn-proto's defaults: CUBIC, pacing, MTU
+/// discovery up to 1452 bytes), on a network with the same seed and links.
+fn run_quinn(seed: u64, loss: f64) -> Run {
+    use quic::testing::network::Network;
+    let start = std::time::Instant::now();
+    let mut now = start;
+    let mut network = Network::new(seed, start);
+    let client: std::net::SocketAddr = quic::testing::pair::CLIENT_ADDR.parse().unwrap();
+    let server: std::net::SocketAddr = quic::testing::pair::SERVER_ADDR.parse().unwrap();
+    network.set_link_both(
+        client,
+        server,
+        LinkConfig::interop().with_drop_rate(loss, None),
+    );
+    let span: Arc<Mutex<(Option<Duration>, Duration)>> = Arc::default();
+    let seen = span.clone();
+    network.set_filter(client, server, move |m: &Meta, d: &[u8]| {
+        if d[0] & 0x80 == 0 {
+            let mut s = seen.lock().unwrap();
+            s.0.get_or_insert(m.arrival);
+            s.1 = s.1.max(m.arrival);
+        }
+        false
+    });
+    let t = quinn_sim::transfer(
+        &mut network,
+        &mut now,
+        client,
+        server,
+        FILE,
+        Duration::from_secs(120),
+    )
+    .unwrap_or_else(|| panic!("quinn, seed {seed}: the transfer did not finish"));
+    let (first, last) = *span.lock().unwrap();
+    let secs = (last - first.unwrap()).as_secs_f64();
+    Run {
+        goodput_mbps: FILE as f64 * 8.0 / secs / 1e6,
+        lost: t.path.lost_packets,
+        congestion_events: t.path.congestion_events,
+        // quinn's PathStats has no PTO or spurious-loss counters.
+        ptos: 0,
+        spurious: 0,
+        mean_cwnd: t.mean_cwnd / f64::from(t.path.current_mtu),
+        mean_srtt_ms: t.mean_rtt.as_secs_f64() * 1e3,
+    }
+}
+
 fn main() {
     let seeds: u64 = std::env::args()
         .skip(1)
@@ -149,9 +201,18 @@ fn main() {
     ];
     println!("10 MiB over simple-p2p 10 Mbit/s, 15 ms, queue 25; {seeds} seeds; Mbit/s");
     println!("controller loss  | mean   min    max    | lost  cong.ev ptos spurious cwnd(pkts) srtt(ms) (means)");
-    for (name, cc) in controllers {
+    type Runner = Box<dyn Fn(u64, f64) -> Run>;
+    let mut stacks: Vec<(&str, Runner)> = controllers
+        .into_iter()
+        .map(|(name, cc)| {
+            let runner: Runner = Box::new(move |seed, loss| run(seed, cc.clone(), loss));
+            (name, runner)
+        })
+        .collect();
+    stacks.push(("quinn", Box::new(run_quinn)));
+    for (name, runner) in &stacks {
         for &loss in &losses {
-            let runs: Vec<Run> = (1..=seeds).map(|s| run(s, cc.clone(), loss)).collect();
+            let runs: Vec<Run> = (1..=seeds).map(|s| runner(s, loss)).collect();
             let n = runs.len() as f64;
             let g: Vec<f64> = runs.iter().map(|r| r.goodput_mbps).collect();
             let mean = g.iter().sum::<f64>() / n;
