@@ -482,6 +482,11 @@ impl Connection {
         self.recovery.congestion_window()
     }
 
+    /// Bytes of packets sent and not yet acknowledged or declared lost (RFC 9002 §2).
+    pub fn bytes_in_flight(&self) -> u64 {
+        self.recovery.bytes_in_flight()
+    }
+
     /// Loss recovery's counters: losses, probe timeouts, congestion events (losses and ECN-CE).
     pub fn recovery_stats(&self) -> crate::recovery::RecoveryStats {
         self.recovery.stats()
@@ -630,6 +635,12 @@ impl Connection {
         }
         self.handshake_confirmed = true;
         self.recovery.set_handshake_confirmed(now);
+        // The datagram size grows from the handshake's 1200 bytes to the configured size
+        // (send.rs), and the congestion controller counts in datagrams of that size: its
+        // additive increase and CUBIC's curve are per maximum datagram (RFC 9002 §7.2,
+        // RFC 9438 §4.1), so it must know.
+        self.recovery
+            .on_max_datagram_size_changed(self.max_datagram_size() as u64);
         // RFC 9001 §4.9.2: Handshake keys are discarded once the handshake is confirmed.
         self.discard_space(now, PacketSpace::Handshake);
         self.endpoint_events

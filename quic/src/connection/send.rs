@@ -96,7 +96,7 @@ impl Connection {
         })
     }
 
-    fn max_datagram_size(&self) -> usize {
+    pub(super) fn max_datagram_size(&self) -> usize {
         // Until the handshake is confirmed stay at the 1200 bytes every path carries
         // (RFC 9000 §14); then use the configured size within the peer's limit.
         if !self.handshake_confirmed {

@@ -718,6 +718,11 @@ impl<T> Recovery<T> {
         self.app_limited = app_limited;
     }
 
+    /// The maximum datagram size the congestion controller counts in.
+    pub fn max_datagram_size(&self) -> u64 {
+        self.config.max_datagram_size
+    }
+
     /// The path's maximum datagram size changed (RFC 9002 §7.2).
     pub fn on_max_datagram_size_changed(&mut self, max_datagram_size: u64) {
         self.config.max_datagram_size = max_datagram_size;
