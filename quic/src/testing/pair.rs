@@ -51,12 +51,42 @@ impl Node {
         }
     }
 
+    /// A node of its own, to drive by hand on a [`Network`] against another stack (a QUIC
+    /// implementation that is not ours, say): a server if `server` is given, else a client.
+    /// `seed` seeds its endpoint's randomness.
+    pub fn standalone(addr: SocketAddr, seed: u64, server: Option<ServerConfig>) -> Self {
+        let endpoint = Endpoint::new(
+            EndpointConfig {
+                rng_seed: seed,
+                ..EndpointConfig::default()
+            },
+            server.is_some(),
+        );
+        Self::new(addr, endpoint, server)
+    }
+
+    /// Opens a client connection to `server` ("localhost" as the server name).
+    pub fn connect(
+        &mut self,
+        now: Instant,
+        config: &ClientConfig,
+        server: SocketAddr,
+    ) -> ConnectionHandle {
+        let (h, c) = self
+            .endpoint
+            .connect(now, config, server, "localhost")
+            .expect("connect");
+        self.conns.insert(h, c);
+        h
+    }
+
     /// The connection behind `handle`.
     pub fn conn(&mut self, handle: ConnectionHandle) -> &mut Connection {
         self.conns.get_mut(&handle).expect("no such connection")
     }
 
-    fn receive(
+    /// Hands a datagram that arrived from `from` to the endpoint and its connections.
+    pub fn receive(
         &mut self,
         now: Instant,
         from: SocketAddr,
@@ -94,7 +124,7 @@ impl Node {
 
     /// Lets every connection send, runs endpoint events, collects application events.
     /// Returns whether anything was sent.
-    fn flush(&mut self, now: Instant, net: &mut Network) -> bool {
+    pub fn flush(&mut self, now: Instant, net: &mut Network) -> bool {
         let mut sent = false;
         let handles: Vec<_> = self.conns.keys().copied().collect();
         for h in handles {
@@ -124,11 +154,13 @@ impl Node {
         sent
     }
 
-    fn next_timeout(&self) -> Option<Instant> {
+    /// The earliest timer of any connection.
+    pub fn next_timeout(&self) -> Option<Instant> {
         self.conns.values().filter_map(|c| c.poll_timeout()).min()
     }
 
-    fn handle_timeouts(&mut self, now: Instant) {
+    /// Runs the timers that are due.
+    pub fn handle_timeouts(&mut self, now: Instant) {
         for c in self.conns.values_mut() {
             if c.poll_timeout().is_some_and(|t| t <= now) {
                 c.handle_timeout(now);
