@@ -77,6 +77,11 @@ impl Connection {
             self.build_close_datagram(now, buf, limit);
         } else {
             self.build_datagram(now, buf, limit);
+            // RFC 9002 §7.8: when the window has room and the pacer does not hold us back, yet
+            // there is nothing to send (no data, or no flow-control credit), the window is
+            // underutilized and "SHOULD NOT be increased"; sending anything ends that.
+            let app_limited = buf.is_empty() && !self.send_blocked && self.handshake_confirmed;
+            self.recovery.set_app_limited(app_limited);
         }
         let ecn = std::mem::take(&mut self.datagram_ecn);
         if buf.is_empty() {
@@ -126,6 +131,7 @@ impl Connection {
                 cc_open = false;
             }
         }
+        self.send_blocked = !cc_open;
         // At most three spaces: kept inline, no allocation per datagram.
         let wants: smallvec::SmallVec<[PacketSpace; 3]> = PacketSpace::ALL
             .into_iter()

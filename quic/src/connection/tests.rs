@@ -643,3 +643,32 @@ fn congestion_control_counts_in_the_datagram_size_used_after_confirmation() {
     let s = server_handle(&p);
     assert_eq!(p.server.conns[&s].recovery.max_datagram_size(), 1452);
 }
+
+#[test]
+fn an_application_limited_sender_does_not_grow_its_window() {
+    // RFC 9002 §7.8: a sender that does not fill its window "SHOULD NOT" increase it, or an
+    // interactive connection's window would grow without bound and then burst.
+    let (mut p, h) = pair(37);
+    p.set_link(LinkConfig::delay(Duration::from_millis(20)));
+    assert!(p.drive_until(Duration::from_secs(5), |p| {
+        connected(p, h) && p.client.conn(h).handshake_confirmed
+    }));
+    p.drive(Duration::from_millis(200));
+    let before = p.client.conn(h).congestion_window();
+    let id = p.client.conn(h).open_stream(Dir::Uni).expect("stream");
+    for _ in 0..60 {
+        let c = p.client.conn(h);
+        c.send_stream(id)
+            .unwrap()
+            .write_chunk(Bytes::from_static(&[7; 100]))
+            .unwrap();
+        p.drive(Duration::from_millis(50));
+    }
+    let c = p.client.conn(h);
+    assert!(c.recovery_stats().lost_packets == 0);
+    assert_eq!(
+        c.congestion_window(),
+        before,
+        "the window grew while 100 bytes went out per 50 ms"
+    );
+}
