@@ -23,7 +23,9 @@ use quic::connection::TransportConfig;
 use quic::testing::network::{LinkConfig, Meta, Network};
 use quic::testing::pair::{CLIENT_ADDR, SERVER_ADDR};
 
-#[path = "sim_peers.rs"]
+#[path = "support/quinn_tls.rs"]
+mod quinn_tls;
+#[path = "support/sim_peers.rs"]
 mod sim_peers;
 use sim_peers::{SenderStats, Stack};
 

@@ -29,7 +29,6 @@
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::AsRawFd;
-use std::path::PathBuf;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -39,9 +38,10 @@ use bytes::Bytes;
 use quic::connection::TransportConfig;
 use quic::stream::StreamsConfig;
 use quic::testing::pair;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::task::JoinSet;
+
+#[path = "support/quinn_tls.rs"]
+mod quinn_tls;
 
 const ALPN: &[u8] = b"bench";
 const SERVER_NAME: &str = "localhost";
@@ -89,12 +89,6 @@ impl Stack {
 
 fn localhost() -> SocketAddr {
     "127.0.0.1:0".parse().expect("address")
-}
-
-fn test_data(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../quic/tests/data")
-        .join(name)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -217,52 +211,14 @@ fn quinn_transport(idle: Duration) -> Arc<quinn::TransportConfig> {
     Arc::new(t)
 }
 
-/// ring's provider with AES-128-GCM first, as ours orders its suites, so both negotiate it.
-fn quinn_provider() -> Arc<rustls::crypto::CryptoProvider> {
-    use rustls::crypto::ring::{cipher_suite, default_provider};
-    Arc::new(rustls::crypto::CryptoProvider {
-        cipher_suites: vec![
-            cipher_suite::TLS13_AES_128_GCM_SHA256,
-            cipher_suite::TLS13_AES_256_GCM_SHA384,
-            cipher_suite::TLS13_CHACHA20_POLY1305_SHA256,
-        ],
-        ..default_provider()
-    })
-}
-
 fn quinn_server_config(idle: Duration) -> quinn::ServerConfig {
-    let certs = CertificateDer::pem_file_iter(test_data("ec.crt"))
-        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
-        .expect("test certificate");
-    let key = PrivateKeyDer::from_pem_file(test_data("ec_sec1_with_params.key")).expect("key");
-    let mut tls = rustls::ServerConfig::builder_with_provider(quinn_provider())
-        .with_protocol_versions(&[&rustls::version::TLS13])
-        .expect("TLS 1.3")
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .expect("certificate and key");
-    tls.alpn_protocols = vec![ALPN.to_vec()];
-    tls.max_early_data_size = 0;
-    let crypto = quinn::crypto::rustls::QuicServerConfig::try_from(tls).expect("QUIC TLS");
-    let mut config = quinn::ServerConfig::with_crypto(Arc::new(crypto));
+    let mut config = quinn::ServerConfig::with_crypto(quinn_tls::server_crypto(ALPN));
     config.transport_config(quinn_transport(idle));
     config
 }
 
 fn quinn_client_config(idle: Duration) -> quinn::ClientConfig {
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in CertificateDer::pem_file_iter(test_data("ca.crt")).expect("CA") {
-        roots.add(cert.expect("CA certificate")).expect("CA added");
-    }
-    let mut tls = rustls::ClientConfig::builder_with_provider(quinn_provider())
-        .with_protocol_versions(&[&rustls::version::TLS13])
-        .expect("TLS 1.3")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    tls.alpn_protocols = vec![ALPN.to_vec()];
-    tls.resumption = rustls::client::Resumption::disabled();
-    let crypto = quinn::crypto::rustls::QuicClientConfig::try_from(tls).expect("QUIC TLS");
-    let mut config = quinn::ClientConfig::new(Arc::new(crypto));
+    let mut config = quinn::ClientConfig::new(quinn_tls::client_crypto(ALPN));
     config.transport_config(quinn_transport(idle));
     config
 }

@@ -1,10 +1,9 @@
 //! One transfer between two QUIC stacks on our simulated network, each side ours or quinn's
 //! sans-IO core (quinn-proto), so that congestion control and loss recovery can be compared
 //! with either stack sending and either receiving, on exactly the same links and seeds.
-//! Included by bench targets with `#[path]`; not a bench itself.
+//! Included by bench targets with `#[path]` (a subdirectory, so cargo does not take it for a bench).
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,8 +15,8 @@ use quic::stream::{Dir, StreamId};
 use quic::testing::network::Network;
 use quic::testing::pair::{client_config, server_config, Node};
 use quinn_proto as qp;
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+
+use crate::quinn_tls;
 
 const ALPN: &[u8] = b"hq-interop";
 
@@ -45,51 +44,12 @@ pub struct SenderStats {
     pub mean_rtt: Duration,
 }
 
-fn test_data(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../quic/tests/data")
-        .join(name)
-}
-
-/// ring with AES-128-GCM first, as ours orders its suites.
-fn provider() -> Arc<rustls::crypto::CryptoProvider> {
-    use rustls::crypto::ring::{cipher_suite, default_provider};
-    Arc::new(rustls::crypto::CryptoProvider {
-        cipher_suites: vec![cipher_suite::TLS13_AES_128_GCM_SHA256],
-        ..default_provider()
-    })
-}
-
 fn quinn_server_config() -> qp::ServerConfig {
-    let certs = CertificateDer::pem_file_iter(test_data("ec.crt"))
-        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
-        .expect("test certificate");
-    let key = PrivateKeyDer::from_pem_file(test_data("ec_sec1_with_params.key")).expect("key");
-    let mut tls = rustls::ServerConfig::builder_with_provider(provider())
-        .with_protocol_versions(&[&rustls::version::TLS13])
-        .expect("TLS 1.3")
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .expect("certificate and key");
-    tls.alpn_protocols = vec![ALPN.to_vec()];
-    tls.max_early_data_size = 0;
-    let crypto = qp::crypto::rustls::QuicServerConfig::try_from(tls).expect("QUIC TLS");
-    qp::ServerConfig::with_crypto(Arc::new(crypto))
+    qp::ServerConfig::with_crypto(quinn_tls::server_crypto(ALPN))
 }
 
 fn quinn_client_config() -> qp::ClientConfig {
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in CertificateDer::pem_file_iter(test_data("ca.crt")).expect("CA") {
-        roots.add(cert.expect("CA certificate")).expect("CA added");
-    }
-    let mut tls = rustls::ClientConfig::builder_with_provider(provider())
-        .with_protocol_versions(&[&rustls::version::TLS13])
-        .expect("TLS 1.3")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    tls.alpn_protocols = vec![ALPN.to_vec()];
-    let crypto = qp::crypto::rustls::QuicClientConfig::try_from(tls).expect("QUIC TLS");
-    qp::ClientConfig::new(Arc::new(crypto))
+    qp::ClientConfig::new(quinn_tls::client_crypto(ALPN))
 }
 
 /// A quinn endpoint with at most one connection.
