@@ -210,9 +210,6 @@ pub struct Connection {
     pacer: crate::congestion::Pacer,
     /// When the pacer lets the next ack-eliciting packet go, if it is holding one back.
     pacing_deadline: Option<Instant>,
-    /// Whether the last datagram built was held back by the congestion window or the pacer
-    /// (rather than by having nothing to send), for application-limited detection.
-    send_blocked: bool,
     ack_outcome: AckOutcome<SentFrames>,
     /// ECN marking and validation on the path (RFC 9000 §13.4).
     ecn: ecn::Ecn,
@@ -341,7 +338,6 @@ impl Connection {
                 1200,
             ),
             pacing_deadline: None,
-            send_blocked: false,
             ack_outcome: AckOutcome::new(),
             ecn: ecn::Ecn::new(config.ecn),
             datagram_ecn: EcnCodepoint::NotEct,

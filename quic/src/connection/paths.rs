@@ -26,8 +26,9 @@ use crate::recovery::{EcnCodepoint, PacketSpace, PathCongestion, RttEstimator, I
 pub(super) const MIN_PROBE_DATAGRAM: usize = 1200;
 /// Challenges outstanding per validation; a response to any of them validates the path.
 const MAX_TOKENS: usize = 8;
-/// PATH_RESPONSEs owed on other paths (bounded: a peer's probes cannot grow our state).
-const MAX_OFF_PATH_RESPONSES: usize = 4;
+/// PATH_RESPONSEs owed, on the current path and on others, each (bounded: a peer's probes
+/// cannot grow our state).
+const MAX_PENDING_RESPONSES: usize = 4;
 
 /// One path validation in progress (RFC 9000 §8.2).
 #[derive(Debug)]
@@ -156,14 +157,14 @@ impl Connection {
         let from = self.datagram_remote;
         if from == self.remote {
             // RFC 9000 §8.2.2: answer on the path it arrived on; bounded.
-            if self.path_responses.len() < 4 {
+            if self.path_responses.len() < MAX_PENDING_RESPONSES {
                 self.path_responses.push_back(data);
             }
             return;
         }
         // RFC 9000 §8.2.2: the response goes back to where the challenge came from, and what we
         // send to an unvalidated address stays within three times what it sent (RFC 9000 §8).
-        if self.off_path_responses_full() {
+        if self.paths.off_path_responses.len() >= MAX_PENDING_RESPONSES {
             return;
         }
         self.paths.off_path_responses.push_back(OffPathResponse {
@@ -171,10 +172,6 @@ impl Connection {
             data,
             budget: 3 * self.datagram_len,
         });
-    }
-
-    fn off_path_responses_full(&self) -> bool {
-        self.paths.off_path_responses.len() >= MAX_OFF_PATH_RESPONSES
     }
 
     /// RFC 9000 §8.2.3: a PATH_RESPONSE on any path validates the path its challenge was sent

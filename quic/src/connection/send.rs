@@ -76,11 +76,11 @@ impl Connection {
             self.datagram_ecn = EcnCodepoint::NotEct;
             self.build_close_datagram(now, buf, limit);
         } else {
-            self.build_datagram(now, buf, limit);
+            let held_back = self.build_datagram(now, buf, limit);
             // RFC 9002 §7.8: when the window has room and the pacer does not hold us back, yet
             // there is nothing to send (no data, or no flow-control credit), the window is
             // underutilized and "SHOULD NOT be increased"; sending anything ends that.
-            let app_limited = buf.is_empty() && !self.send_blocked && self.handshake_confirmed;
+            let app_limited = buf.is_empty() && !held_back && self.handshake_confirmed;
             self.recovery.set_app_limited(app_limited);
         }
         let ecn = std::mem::take(&mut self.datagram_ecn);
@@ -115,7 +115,9 @@ impl Connection {
             .max(MIN_INITIAL_DATAGRAM)
     }
 
-    fn build_datagram(&mut self, now: Instant, buf: &mut Vec<u8>, limit: usize) {
+    /// Builds the next datagram into `buf` (left empty if nothing goes). Returns whether the
+    /// congestion window or the pacer was closed to ack-eliciting packets.
+    fn build_datagram(&mut self, now: Instant, buf: &mut Vec<u8>, limit: usize) -> bool {
         let probing = PacketSpace::ALL
             .iter()
             .any(|&s| self.recovery.probes_pending(s) > 0);
@@ -131,7 +133,6 @@ impl Connection {
                 cc_open = false;
             }
         }
-        self.send_blocked = !cc_open;
         // At most three spaces: kept inline, no allocation per datagram.
         let wants: smallvec::SmallVec<[PacketSpace; 3]> = PacketSpace::ALL
             .into_iter()
@@ -182,6 +183,7 @@ impl Connection {
                 }
             }
         }
+        !cc_open
     }
 
     fn must_pad_initial_datagram(&self) -> bool {
