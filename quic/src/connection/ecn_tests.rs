@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use super::ecn::{Ecn, EcnState, Verdict, TESTING_PACKETS};
-use super::tests::{connected, pair_with, pseudo_random, server_handle, transfer};
+use super::tests::{
+    connected, pair_with, pseudo_random, server_handle, stream_transfer, transfer, Writer,
+};
 use super::TransportConfig;
 use crate::congestion::CongestionConfig;
 use crate::frame::EcnCounts;
@@ -320,40 +322,24 @@ fn ce_marking_reduces_the_window(congestion: CongestionConfig, seed: u64) {
     let initial = p.client.conn(h).congestion_window();
     let start = p.now;
 
-    let id = p
-        .client
-        .conn(h)
-        .open_stream(crate::stream::Dir::Uni)
-        .unwrap();
     let data = pseudo_random(2_000_000, seed);
-    let (mut written, mut received, mut reductions, mut last_window) = (0, 0, 0u32, initial);
-    let mut max_window = initial;
-    let done = p.drive_until(Duration::from_secs(60), |p| {
-        let c = p.client.conn(h);
-        while written < data.len() {
-            match c
-                .send_stream(id)
-                .unwrap()
-                .write_chunk(data.slice(written..))
-            {
-                Ok(n) if n > 0 => written += n,
-                _ => break,
+    let (mut reductions, mut last_window, mut max_window) = (0u32, initial, initial);
+    let (done, received) = stream_transfer(
+        &mut p,
+        h,
+        Writer::Client,
+        &data,
+        Duration::from_secs(60),
+        |p, _| {
+            let w = p.client.conn(h).congestion_window();
+            if w < last_window {
+                reductions += 1;
             }
-        }
-        let w = c.congestion_window();
-        if w < last_window {
-            reductions += 1;
-        }
-        last_window = w;
-        max_window = max_window.max(w);
-        let s = server_handle(p);
-        if let Some(mut r) = p.server.conn(s).recv_stream(id) {
-            while let Ok(Some(chunk)) = r.read_chunk(usize::MAX) {
-                received += chunk.len();
-            }
-        }
-        received == data.len()
-    });
+            last_window = w;
+            max_window = max_window.max(w);
+        },
+    );
+    let received = received.len();
     assert!(done, "{received} of {} bytes", data.len());
     let elapsed = p.now - start;
     let client = p.client.conn(h);

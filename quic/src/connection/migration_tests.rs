@@ -9,11 +9,10 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 
-use super::tests::{connected, pair_with, server_handle};
+use super::tests::{connected, pair_with, server_handle, stream_transfer, Writer};
 use super::TransportConfig;
 use crate::endpoint::ConnectionHandle;
 use crate::frame::Frame;
-use crate::stream::Dir;
 use crate::testing::network::LinkConfig;
 use crate::testing::pair::Pair;
 
@@ -39,7 +38,7 @@ fn body(len: usize) -> Bytes {
     (0..len).map(|i| (i * 7 + i / 251) as u8).collect()
 }
 
-/// The server sends `data` on a uni stream; `hook` runs before every step with the bytes the
+/// The server sends `data` on a uni stream; `hook` runs after every step with the bytes the
 /// client has so far. Returns what the client received.
 fn download(
     p: &mut Pair,
@@ -47,40 +46,9 @@ fn download(
     s: ConnectionHandle,
     data: &Bytes,
     limit: Duration,
-    mut hook: impl FnMut(&mut Pair, usize),
+    hook: impl FnMut(&mut Pair, usize),
 ) -> Vec<u8> {
-    let id = p.server.conn(s).open_stream(Dir::Uni).expect("stream");
-    let mut written = 0;
-    let mut finished = false;
-    let mut received = Vec::new();
-    let done = p.drive_until(limit, |p| {
-        let c = p.server.conn(s);
-        while written < data.len() {
-            match c
-                .send_stream(id)
-                .unwrap()
-                .write_chunk(data.slice(written..))
-            {
-                Ok(n) if n > 0 => written += n,
-                _ => break,
-            }
-        }
-        if written == data.len() && !finished {
-            c.send_stream(id).unwrap().finish().unwrap();
-            finished = true;
-        }
-        if let Some(mut r) = p.client.conn(h).recv_stream(id) {
-            loop {
-                match r.read_chunk(usize::MAX) {
-                    Ok(Some(chunk)) => received.extend_from_slice(&chunk),
-                    Ok(None) => return true,
-                    Err(_) => break,
-                }
-            }
-        }
-        hook(p, received.len());
-        false
-    });
+    let (done, received) = stream_transfer(p, h, Writer::Server, data, limit, hook);
     assert!(
         done,
         "download did not finish: {} of {} after {:?}; server {:?} {:?} {:?} validated {}; client {:?}",

@@ -46,19 +46,45 @@ pub(super) fn server_handle(p: &Pair) -> ConnectionHandle {
     p.server.accepted[0]
 }
 
-/// Writes `data` on a new client stream, reads everything on the server, returns what arrived.
-pub(super) fn transfer(
+/// Which end writes in a [`stream_transfer`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Writer {
+    Client,
+    Server,
+}
+
+/// Writes `data` on a new unidirectional stream opened by `writer` (then finishes it) and reads
+/// it at the other end until the FIN; `step` runs after every step of the pair with the number
+/// of bytes received so far. Returns whether the FIN arrived within `limit`, and what arrived.
+pub(super) fn stream_transfer(
     p: &mut Pair,
     h: ConnectionHandle,
+    writer: Writer,
     data: &Bytes,
     limit: Duration,
-) -> Vec<u8> {
-    let id = p.client.conn(h).open_stream(Dir::Uni).expect("stream");
+    mut step: impl FnMut(&mut Pair, usize),
+) -> (bool, Vec<u8>) {
+    let s = server_handle(p);
+    let (from, to) = match writer {
+        Writer::Client => (h, s),
+        Writer::Server => (s, h),
+    };
+    fn side(p: &mut Pair, client: bool, handle: ConnectionHandle) -> &mut super::Connection {
+        if client {
+            p.client.conn(handle)
+        } else {
+            p.server.conn(handle)
+        }
+    }
+    let writer_is_client = writer == Writer::Client;
+    let id = side(p, writer_is_client, from)
+        .open_stream(Dir::Uni)
+        .expect("stream");
     let mut written = 0;
     let mut received = Vec::with_capacity(data.len());
     let mut finished = false;
-    let ok = p.drive_until(limit, |p| {
-        let c = p.client.conn(h);
+    let done = p.drive_until(limit, |p| {
+        let c = side(p, writer_is_client, from);
         while written < data.len() {
             match c
                 .send_stream(id)
@@ -73,8 +99,7 @@ pub(super) fn transfer(
             c.send_stream(id).unwrap().finish().unwrap();
             finished = true;
         }
-        let s = server_handle(p);
-        if let Some(mut r) = p.server.conn(s).recv_stream(id) {
+        if let Some(mut r) = side(p, !writer_is_client, to).recv_stream(id) {
             loop {
                 match r.read_chunk(usize::MAX) {
                     Ok(Some(chunk)) => received.extend_from_slice(&chunk),
@@ -83,10 +108,22 @@ pub(super) fn transfer(
                 }
             }
         }
+        step(p, received.len());
         false
     });
+    (done, received)
+}
+
+/// Writes `data` on a new client stream, reads everything on the server, returns what arrived.
+pub(super) fn transfer(
+    p: &mut Pair,
+    h: ConnectionHandle,
+    data: &Bytes,
+    limit: Duration,
+) -> Vec<u8> {
+    let (done, received) = stream_transfer(p, h, Writer::Client, data, limit, |_, _| {});
     assert!(
-        ok,
+        done,
         "transfer did not finish: {} of {} bytes after {:?}",
         received.len(),
         data.len(),
