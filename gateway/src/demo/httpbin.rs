@@ -325,12 +325,7 @@ async fn sink(req: Request<Incoming>) -> Response<Body> {
             Err(_) => return status(StatusCode::BAD_REQUEST),
         }
     }
-    let digest: String = ctx
-        .finish()
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let digest = crate::proxy::headers::to_hex(ctx.finish().as_ref());
     json_response(StatusCode::OK, &json!({"bytes": n, "sha256": digest}))
 }
 

@@ -66,13 +66,18 @@ fn push_hex(out: &mut String, b: u8) {
     out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
 }
 
-fn hex_id(bytes: usize) -> String {
-    let mut rng = rand::rng();
-    let mut out = String::with_capacity(bytes * 2);
-    for _ in 0..bytes {
-        push_hex(&mut out, rng.random::<u8>());
+/// `bytes` as lowercase hex (trace and span ids, digests).
+pub fn to_hex(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        push_hex(&mut out, b);
     }
     out
+}
+
+/// `N` random bytes as hex: a B3 / W3C trace (16) or span (8) id.
+fn hex_id<const N: usize>() -> String {
+    to_hex(&rand::rng().random::<[u8; N]>())
 }
 
 /// A random UUID v4, as Envoy generates for x-request-id.
@@ -80,10 +85,7 @@ pub fn uuid_v4() -> String {
     let mut b: [u8; 16] = rand::rng().random();
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    let mut h = String::with_capacity(32);
-    for x in b {
-        push_hex(&mut h, x);
-    }
+    let h = to_hex(&b);
     format!(
         "{}-{}-{}-{}-{}",
         &h[0..8],
@@ -161,9 +163,9 @@ pub fn propagate_trace(headers: &mut HeaderMap) -> String {
             let sampled = u8::from_str_radix(&flags, 16).map_or(true, |f| f & 1 == 1);
             (t, Some(span), sampled)
         }
-        (None, None) => (hex_id(16), None, true),
+        (None, None) => (hex_id::<16>(), None, true),
     };
-    let span = hex_id(8);
+    let span = hex_id::<8>();
     headers.insert(X_B3_TRACEID, value(&trace));
     headers.insert(X_B3_SPANID, value(&span));
     match &parent {
