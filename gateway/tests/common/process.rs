@@ -76,6 +76,9 @@ impl GatewayProcess {
         };
         settings.push_str(&format!("upstreams:\n  httpbin:8000: {}\n", opts.upstream));
         std::fs::write(dir.path().join("settings.yaml"), settings).unwrap();
+        // The manifests exist before the binary starts: it reads the directory once and
+        // refuses to start on an empty one.
+        write_config(dir.path(), &opts.gateway, &pki, opts.routes);
         let log = std::fs::File::create(dir.path().join("gateway.log")).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_gateway"))
             .arg("run")
@@ -91,7 +94,7 @@ impl GatewayProcess {
             .stderr(log)
             .spawn()
             .unwrap();
-        let gw = GatewayProcess {
+        let mut gw = GatewayProcess {
             child,
             https,
             status,
@@ -99,9 +102,12 @@ impl GatewayProcess {
             dir,
             gateway: opts.gateway,
         };
-        gw.write_routes(opts.routes);
+
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
+            if let Ok(Some(exit)) = gw.child.try_wait() {
+                panic!("gateway exited before it was ready ({exit})");
+            }
             if let Ok(r) = reqwest::get(format!("http://127.0.0.1:{status}/healthz/ready")).await {
                 if r.status() == 200 {
                     return gw;
